@@ -1,0 +1,43 @@
+"""The aifs vault: an encrypted, deduplicated, versioned store of AI conversations.
+
+Public surface (everything else is private): open/create a vault, the model types, the errors.
+Synchronous; imports neither :mod:`collectors` nor :mod:`aifs`.
+"""
+
+from .errors import (
+    BadCredentials,
+    IntegrityError,
+    MissingData,
+    UnsupportedFormat,
+    VaultError,
+    VaultExists,
+    VaultLocked,
+    VaultNotFound,
+)
+from .model import (
+    ConversationInfo,
+    ConversationSnapshot,
+    FileEntry,
+    RawFile,
+    SourceStamp,
+    StoreResult,
+    VersionInfo,
+)
+
+__all__ = [
+    "BadCredentials",
+    "ConversationInfo",
+    "ConversationSnapshot",
+    "FileEntry",
+    "IntegrityError",
+    "MissingData",
+    "RawFile",
+    "SourceStamp",
+    "StoreResult",
+    "UnsupportedFormat",
+    "VaultError",
+    "VaultExists",
+    "VaultLocked",
+    "VaultNotFound",
+    "VersionInfo",
+]
