@@ -1,0 +1,113 @@
+"""The LMDB index: where every chunk is, which conversations and versions exist, and what
+each source looked like last time. It can be rebuilt from the packs.
+
+Named databases and their ``Layout:`` (integers big-endian in keys so they sort; ``enc(x)``
+is ``nonce:12 | AES-256-GCM(x) | tag:16`` under the index key with AAD = db name + key)::
+
+    meta       b"format" -> u32 | b"generation" -> u64 | b"next:<kind>" -> u64 serial counters
+    packs      pack_no:u32 -> pack_id:16 | size:u64                   (plaintext: no content)
+    chunks     chunk_id:32 -> pack_no:u32 | offset:u32 | length:u32 | raw_len:u32 | type:u8
+    dirs       b"o" | org_serial:u32 -> enc(org name)
+               b"p" | provider_serial:u32 -> enc(org_serial:u32 | provider slug)
+    dir_names  mac(b"o" | name) or mac(b"p" | org_serial | slug) :32 -> serial:u32
+    convs      conv_serial:u64 -> enc(JSON conversation record, see vault/records.py)
+    conv_ids   mac(provider NUL org NUL native_id):32 -> conv_serial:u64
+    conv_dir   provider_serial:u32 | conv_serial:u64 -> b""       (directory listing order)
+    versions   version_serial:u64 -> enc(manifest, see vault/manifest.py)
+    sources    mac(b"src" NUL collector NUL item key):32 -> enc(JSON source state)
+
+``mac(x)`` is keyed BLAKE2b-256 under the index-mac subkey: keys reveal nothing about titles,
+paths or ids to someone holding the vault without a key. Chunk ids are already MACs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+from pathlib import Path
+
+import lmdb
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from .errors import IntegrityError
+
+DB_NAMES = ("meta", "packs", "chunks", "dirs", "dir_names", "convs", "conv_ids", "conv_dir",
+            "versions", "sources")
+CHUNK_LOC = struct.Struct("<IIIIB")
+PACK_REC = struct.Struct("<16sQ")
+U32 = struct.Struct(">I")
+U64 = struct.Struct(">Q")
+FORMAT = 1
+MAP_SIZE = 1 << 40  # address space only; the file grows as needed
+
+
+def open_env(path: Path, readonly: bool) -> lmdb.Environment:
+    """Open the index environment (``path`` is the ``index/`` directory)."""
+    if not readonly:
+        path.mkdir(mode=0o700, exist_ok=True)
+    return lmdb.open(os.fspath(path), max_dbs=len(DB_NAMES) + 2, map_size=MAP_SIZE,
+                     subdir=True, readonly=readonly, lock=True, mode=0o600,
+                     readahead=False, max_readers=256)
+
+
+class IndexCrypto:
+    """Encrypts LMDB values and MACs LMDB keys. Thread-safe."""
+
+    def __init__(self, key: bytes, mac_key: bytes) -> None:
+        self._aead = AESGCM(key)
+        self._mac_key = mac_key
+
+    def mac(self, data: bytes) -> bytes:
+        """Keyed BLAKE2b-256 of ``data`` (32 bytes)."""
+        return hashlib.blake2b(data, key=self._mac_key, digest_size=32).digest()
+
+    def seal(self, db: str, key: bytes, value: bytes) -> bytes:
+        """Encrypt one value bound to its database and key."""
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, value, db.encode() + b"\0" + key)
+
+    def open(self, db: str, key: bytes, sealed: bytes) -> bytes:
+        """Decrypt one value. Raises :class:`IntegrityError` if it was altered or moved."""
+        try:
+            return self._aead.decrypt(sealed[:12], sealed[12:], db.encode() + b"\0" + key)
+        except (InvalidTag, ValueError):
+            raise IntegrityError("index value failed authentication", f"index/{db}") from None
+
+
+class Index:
+    """The opened LMDB environment and its named databases (``self.db[name]``)."""
+
+    def __init__(self, path: Path, readonly: bool) -> None:
+        self.env = open_env(path, readonly)
+        self.db: dict[str, object] = {}
+        if readonly:
+            for name in DB_NAMES:
+                self.db[name] = self.env.open_db(name.encode(), create=False)
+        else:
+            with self.env.begin(write=True) as txn:
+                for name in DB_NAMES:
+                    self.db[name] = self.env.open_db(name.encode(), txn=txn, create=True)
+                if txn.get(b"format", db=self.db["meta"]) is None:
+                    txn.put(b"format", U32.pack(FORMAT), db=self.db["meta"])
+                    txn.put(b"generation", U64.pack(0), db=self.db["meta"])
+
+    def close(self) -> None:
+        """Close the environment."""
+        self.env.close()
+
+
+def next_serial(txn: lmdb.Transaction, meta_db: object, kind: str) -> int:
+    """Allocate the next serial (≥ 1) of ``kind`` inside a write transaction; never reused."""
+    key = b"next:" + kind.encode()
+    raw = txn.get(key, db=meta_db)
+    value = U64.unpack(raw)[0] if raw else 1
+    txn.put(key, U64.pack(value + 1), db=meta_db)
+    return value
+
+
+def generation(txn: lmdb.Transaction, meta_db: object) -> int:
+    """The commit generation (incremented by every commit)."""
+    raw = txn.get(b"generation", db=meta_db)
+    return U64.unpack(raw)[0] if raw else 0

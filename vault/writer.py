@@ -1,0 +1,430 @@
+"""The write session: stores snapshots as deduplicated, encrypted chunks and commits them.
+
+Storing one file: FastCDC chunks → chunk id = keyed BLAKE2b-256 → unknown chunks are
+zstd-compressed and AES-GCM-sealed on a 2-thread pool and appended to the current pack.
+The file's sha256 is computed on the way (for ``meta.json`` and for the append shortcut).
+
+Append shortcut: transcripts grow by appending. If the previous version of the same file
+is a prefix of the new one (checked by hashing the prefix and comparing with the stored
+sha256), its chunks are kept and only the bytes after its last stable boundary are chunked;
+the old tail chunk is reused as well when it is at least ``MIN_SIZE`` long, otherwise it is
+re-chunked together with the appended bytes. New bytes stored per grown file: about the
+appended bytes plus at most one small tail chunk.
+
+Commit order: pack written to a temporary name → fsync → rename → fsync dir → one LMDB write
+transaction (the commit point: chunks, packs, versions, conversations, source state,
+generation + 1). A crash leaves the last commit intact; packs written after it are garbage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Iterable
+
+from . import manifest as M
+from .blob import DATA, MANIFEST, BlobCipher
+from .chunker import MIN_SIZE, make_chunker
+from .errors import VaultError
+from .index import CHUNK_LOC, PACK_REC, U32, U64, Index, IndexCrypto, generation
+from .lock import WriterLock
+from .model import ConversationSnapshot, FileEntry, RawFile, SourceStamp, StoreResult
+from .pack import TARGET_SIZE, PackWriter
+
+log = logging.getLogger(__name__)
+
+COMMIT_INTERVAL = 5.0  # seconds: the longest a finished item waits before it is committed
+MAX_INFLIGHT = 64      # chunks being sealed at once (bounds memory to ~64 x 128 KiB)
+READ_BLOCK = 1 << 20
+
+
+def version_name(captured_at: float, taken: Iterable[str]) -> str:
+    """``YYYY-MM-DDTHH-MM-SSZ`` of ``captured_at`` (UTC), with ``.N`` added if taken."""
+    base = time.strftime("%Y-%m-%dT%H-%M-%SZ", time.gmtime(captured_at))
+    taken = set(taken)
+    name, n = base, 1
+    while name in taken:
+        name = f"{base}.{n}"
+        n += 1
+    return name
+
+
+def conversation_key(provider: str, org: str, native_id: str) -> bytes:
+    """The identity of a conversation, before MAC: ``provider NUL org NUL native_id``."""
+    return "\0".join((provider, org, native_id)).encode()
+
+
+@dataclass
+class _Pending:
+    """Everything stored since the last commit (not yet visible in the index)."""
+
+    chunks: dict[bytes, tuple] = field(default_factory=dict)  # id -> pack_no, off, len, raw_len, type
+    packs: dict[int, tuple[bytes, int]] = field(default_factory=dict)
+    convs: dict[int, dict[str, Any]] = field(default_factory=dict)
+    conv_ids: dict[bytes, int] = field(default_factory=dict)
+    conv_dir: set[tuple[int, int]] = field(default_factory=set)
+    versions: dict[int, bytes] = field(default_factory=dict)
+    dirs: dict[bytes, bytes] = field(default_factory=dict)        # dirs key -> plaintext value
+    dir_names: dict[bytes, int] = field(default_factory=dict)
+    sources: dict[bytes, bytes] = field(default_factory=dict)     # key -> plaintext JSON
+
+    def __bool__(self) -> bool:
+        return any((self.chunks, self.packs, self.convs, self.conv_ids, self.conv_dir,
+                    self.versions, self.dirs, self.dir_names, self.sources))
+
+
+class WriteSession:
+    """Exclusive writer. Use as a context manager; :meth:`close` commits what is pending.
+
+    Raises :class:`VaultLocked` on construction if another process writes.
+    """
+
+    def __init__(self, vault) -> None:
+        self.vault = vault
+        self._lock = WriterLock(vault.root / "lock")
+        try:
+            self.index = Index(vault.root / "index", readonly=False)
+        except BaseException:
+            self._lock.release()
+            raise
+        keys = vault.keys
+        self.crypto = IndexCrypto(keys.index, keys.index_mac)
+        self.cipher = BlobCipher(keys.blob)
+        self._id_key = keys.chunk_id
+        self._cdc = make_chunker(keys.chunker_seed)
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="aifs-seal")
+        self._pack: PackWriter | None = None
+        self._pack_no: int | None = None
+        self._inflight: deque[tuple[bytes, int, int, Future]] = deque()
+        self._pending = _Pending()
+        self._finished_packs = 0
+        self._last_commit = time.monotonic()
+        self._counters: dict[str, int] = {}
+        self.bytes_stored = 0
+        self._clean_stale_tmp()
+
+    # -- context management ------------------------------------------------------------
+
+    def __enter__(self) -> "WriteSession":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(commit=exc_type is None or issubclass(exc_type, VaultError))
+
+    def close(self, commit: bool = True) -> None:
+        """Commit pending work (unless ``commit`` is false), then release everything."""
+        try:
+            if commit:
+                self.commit()
+        finally:
+            if self._pack is not None and not commit:
+                self._drain(0)
+                self._pack.abort()
+                self._pack = None
+            self._pool.shutdown(wait=True)
+            self.index.close()
+            self._lock.release()
+
+    def _clean_stale_tmp(self) -> None:
+        for tmp in (self.vault.root / "packs").glob(".tmp-*"):
+            tmp.unlink(missing_ok=True)  # we hold the lock: nobody else is writing it
+
+    # -- serials and lookups -------------------------------------------------------------
+
+    def _serial(self, kind: str) -> int:
+        if kind not in self._counters:
+            with self.index.env.begin() as txn:
+                raw = txn.get(b"next:" + kind.encode(), db=self.index.db["meta"])
+            self._counters[kind] = U64.unpack(raw)[0] if raw else 1
+        value = self._counters[kind]
+        self._counters[kind] = value + 1
+        return value
+
+    def _get(self, db: str, key: bytes) -> bytes | None:
+        with self.index.env.begin() as txn:
+            return txn.get(key, db=self.index.db[db])
+
+    def _get_enc(self, db: str, key: bytes) -> bytes | None:
+        raw = self._get(db, key)
+        return None if raw is None else self.crypto.open(db, key, raw)
+
+    def _conv_record(self, serial: int) -> dict[str, Any] | None:
+        if serial in self._pending.convs:
+            return self._pending.convs[serial]
+        raw = self._get_enc("convs", U64.pack(serial))
+        return None if raw is None else json.loads(raw)
+
+    def _version_files(self, serial: int) -> list[FileEntry]:
+        raw = self._pending.versions.get(serial)
+        if raw is None:
+            raw = self._get_enc("versions", U64.pack(serial))
+        return [] if raw is None else M.decode(raw)[1]
+
+    def _dir_serial(self, kind: bytes, name_key: bytes, value: bytes) -> int:
+        mac = self.crypto.mac(kind + name_key)
+        found = self._pending.dir_names.get(mac)
+        if found is None:
+            raw = self._get("dir_names", mac)
+            found = U32.unpack(raw)[0] if raw else None
+        if found is None:
+            found = self._serial("org" if kind == b"o" else "provider")
+            self._pending.dir_names[mac] = found
+            self._pending.dirs[kind + U32.pack(found)] = value
+        return found
+
+    def _known_chunk(self, cid: bytes) -> bool:
+        return cid in self._pending.chunks or self._get("chunks", cid) is not None
+
+    # -- source state -------------------------------------------------------------------
+
+    def _source_key(self, collector: str, key: str) -> bytes:
+        return self.crypto.mac(b"src\0" + collector.encode() + b"\0" + key.encode())
+
+    def source_unchanged(self, collector: str, key: str, stamps: Iterable[SourceStamp]) -> bool:
+        """True if ``stamps`` equal what was recorded when this item was last stored."""
+        skey = self._source_key(collector, key)
+        raw = self._pending.sources.get(skey)
+        if raw is None:
+            raw = self._get_enc("sources", skey)
+        if raw is None:
+            return False
+        return json.loads(raw)["stamps"] == [list(_stamp_tuple(s)) for s in stamps]
+
+    def record_source(self, collector: str, key: str, stamps: Iterable[SourceStamp],
+                      conversation_serial: int | None) -> None:
+        """Remember ``stamps`` for an item (committed with the next commit)."""
+        state = {"stamps": [list(_stamp_tuple(s)) for s in stamps], "conv": conversation_serial}
+        self._pending.sources[self._source_key(collector, key)] = json.dumps(state).encode()
+
+    # -- storing -------------------------------------------------------------------------
+
+    def store(self, snap: ConversationSnapshot, *, collector: str | None = None,
+              key: str | None = None, stamps: Iterable[SourceStamp] = ()) -> StoreResult:
+        """Store one snapshot; a new version only if some raw file's content changed.
+
+        ``snap.org`` must be set (the runner fills in the default). With ``collector`` and
+        ``key``, the item's ``stamps`` are recorded for :meth:`source_unchanged`.
+        Raises ``OSError`` if a raw file cannot be read (nothing of this item is recorded).
+        """
+        if not snap.org:
+            raise ValueError("snapshot org must be set before storing")
+        ident = self.crypto.mac(conversation_key(snap.provider, snap.org, snap.native_id))
+        serial = self._pending.conv_ids.get(ident)
+        if serial is None:
+            raw = self._get("conv_ids", ident)
+            serial = U64.unpack(raw)[0] if raw else None
+        record = self._conv_record(serial) if serial is not None else None
+        prev_files: dict[str, FileEntry] = {}
+        if record and record["versions"]:
+            prev_files = {f.name: f for f in self._version_files(record["versions"][-1][0])}
+
+        stored_before, read = self.bytes_stored, 0
+        entries: list[FileEntry] = []
+        for raw_file in sorted(snap.files, key=lambda f: f.name):
+            entry, n = self._store_file(raw_file, prev_files.get(raw_file.name))
+            entries.append(entry)
+            read += n
+
+        same = record is not None and record["versions"] and (
+            [(e.name, e.sha256) for e in entries]
+            == [(f.name, f.sha256) for f in sorted(prev_files.values(), key=lambda f: f.name)])
+        if same:
+            if record.get("deleted_upstream_at"):
+                record = dict(record, deleted_upstream_at=None)
+                self._pending.convs[serial] = record
+            if collector is not None and key is not None:
+                self.record_source(collector, key, stamps, serial)
+            self._maybe_commit()
+            return StoreResult("unchanged", read, self.bytes_stored - stored_before)
+
+        status = "changed"
+        if record is None:
+            status = "new"
+            org_serial = self._dir_serial(b"o", snap.org.encode(), snap.org.encode())
+            prov_serial = self._dir_serial(b"p", U32.pack(org_serial) + snap.provider.encode(),
+                                           U32.pack(org_serial) + snap.provider.encode())
+            serial = self._serial("conversation")
+            record = {"serial": serial, "provider": snap.provider, "org": snap.org,
+                      "native_id": snap.native_id, "provider_serial": prov_serial,
+                      "versions": [], "deleted_upstream_at": None}
+            self._pending.conv_ids[ident] = serial
+            self._pending.conv_dir.add((prov_serial, serial))
+        captured = time.time()
+        vserial = self._serial("version")
+        vname = version_name(captured, (v[1] for v in record["versions"]))
+        meta = {"serial": vserial, "conversation_serial": serial, "name": vname,
+                "captured_at": captured, "provider": snap.provider, "org": snap.org,
+                "native_id": snap.native_id, "title": snap.title,
+                "created_at": snap.created_at, "updated_at": snap.updated_at,
+                "source_path": snap.source_path, "links": dict(snap.links),
+                "attributes": dict(snap.attributes), "warnings": list(snap.warnings)}
+        body = M.encode(meta, entries)
+        self._add_blob(MANIFEST, self._blob_id(body), body)
+        self._drain(0)
+        self._pending.versions[vserial] = body
+        record = dict(record, title=snap.title, created_at=snap.created_at,
+                      updated_at=snap.updated_at, last_captured_at=captured,
+                      deleted_upstream_at=None,
+                      versions=record["versions"] + [[vserial, vname, captured]])
+        self._pending.convs[serial] = record
+        if collector is not None and key is not None:
+            self.record_source(collector, key, stamps, serial)
+        self._maybe_commit()
+        return StoreResult(status, read, self.bytes_stored - stored_before, vname)
+
+    def mark_deleted_upstream(self, provider: str, org: str, native_id: str,
+                              when: float | None = None) -> bool:
+        """Mark a conversation as gone at its source (kept, flagged). False if unknown."""
+        ident = self.crypto.mac(conversation_key(provider, org, native_id))
+        serial = self._pending.conv_ids.get(ident)
+        if serial is None:
+            raw = self._get("conv_ids", ident)
+            serial = U64.unpack(raw)[0] if raw else None
+        record = self._conv_record(serial) if serial is not None else None
+        if record is None:
+            return False
+        if not record.get("deleted_upstream_at"):
+            self._pending.convs[serial] = dict(record, deleted_upstream_at=when or time.time())
+        return True
+
+    def _blob_id(self, data: bytes | memoryview) -> bytes:
+        return hashlib.blake2b(data, key=self._id_key, digest_size=32).digest()
+
+    def _store_file(self, raw: RawFile, prev: FileEntry | None) -> tuple[FileEntry, int]:
+        if raw.data is not None:
+            f: BinaryIO = io.BytesIO(raw.data)
+            mtime_ns = raw.mtime_ns or 0
+        else:
+            f = open(raw.path, "rb")
+            mtime_ns = raw.mtime_ns if raw.mtime_ns is not None else os.fstat(f.fileno()).st_mtime_ns
+        with f:
+            hasher, chunks, start = hashlib.sha256(), [], 0
+            if prev is not None and prev.chunks:
+                resumed = self._resume_after(f, prev, hasher)
+                if resumed is not None:
+                    chunks, start = resumed
+                else:
+                    hasher = hashlib.sha256()
+            f.seek(start)
+            size = start
+            for c in self._cdc.cut_stream(f):
+                data = bytes(c.data)
+                hasher.update(data)
+                cid = self._blob_id(data)
+                chunks.append((cid, len(data)))
+                size += len(data)
+                if not self._known_chunk(cid):
+                    self._add_blob(DATA, cid, data)
+        return M.make_entry(raw.name, size, hasher.digest(), mtime_ns, chunks), size - start
+
+    def _resume_after(self, f: BinaryIO, prev: FileEntry, hasher) -> tuple[list, int] | None:
+        """If ``prev`` is a prefix of ``f``, return (chunks to keep, offset to chunk from),
+        with ``hasher`` fed the kept bytes; else None."""
+        keep = list(prev.chunks)
+        if keep and keep[-1][1] < MIN_SIZE:
+            keep.pop()
+        keep_end = sum(c[1] for c in keep)
+        if f.seek(0, os.SEEK_END) < prev.size:
+            return None
+        f.seek(0)
+        remaining = keep_end
+        while remaining:
+            block = f.read(min(READ_BLOCK, remaining))
+            if not block:
+                return None
+            hasher.update(block)
+            remaining -= len(block)
+        check = hasher.copy()
+        remaining = prev.size - keep_end
+        while remaining:
+            block = f.read(min(READ_BLOCK, remaining))
+            if not block:
+                return None
+            check.update(block)
+            remaining -= len(block)
+        if check.digest() != prev.sha256:
+            return None
+        return keep, keep_end
+
+    # -- packs ---------------------------------------------------------------------------
+
+    def _add_blob(self, btype: int, bid: bytes, data: bytes) -> None:
+        self._pending.chunks[bid] = (0, 0, 0, len(data), btype)  # reserved; located by _drain
+        fut = self._pool.submit(self.cipher.seal, btype, bid, data)
+        self._inflight.append((bid, btype, len(data), fut))
+        if len(self._inflight) > MAX_INFLIGHT:
+            self._drain(MAX_INFLIGHT // 2)
+
+    def _drain(self, keep: int) -> None:
+        while len(self._inflight) > keep:
+            bid, btype, raw_len, fut = self._inflight.popleft()
+            sealed = fut.result()
+            if self._pack is None:
+                self._pack = PackWriter(self.vault.root, self.cipher)
+                self._pack_no = self._serial("pack")
+            entry = self._pack.add(btype, bid, sealed, raw_len)
+            self._pending.chunks[bid] = (self._pack_no, entry.offset, entry.length, raw_len, btype)
+            self.bytes_stored += len(sealed)
+            if self._pack.size >= TARGET_SIZE:
+                self._finish_pack()
+
+    def _finish_pack(self) -> None:
+        pack_id, size = self._pack.finish()
+        self._pending.packs[self._pack_no] = (pack_id, size)
+        self._pack, self._pack_no = None, None
+        self._finished_packs += 1
+
+    # -- commit --------------------------------------------------------------------------
+
+    def _maybe_commit(self) -> None:
+        if self._finished_packs or time.monotonic() - self._last_commit >= COMMIT_INTERVAL:
+            self.commit()
+
+    def commit(self) -> None:
+        """Make everything stored so far durable and visible (one LMDB transaction)."""
+        self._drain(0)
+        if self._pack is not None:
+            self._finish_pack()
+        p = self._pending
+        if not p:
+            self._last_commit = time.monotonic()
+            return
+        db, seal = self.index.db, self.crypto.seal
+        with self.index.env.begin(write=True) as txn:
+            for no, (pid, size) in p.packs.items():
+                txn.put(U32.pack(no), PACK_REC.pack(pid, size), db=db["packs"])
+            for cid, loc in p.chunks.items():
+                txn.put(cid, CHUNK_LOC.pack(*loc), db=db["chunks"])
+            for k, v in p.dirs.items():
+                txn.put(k, seal("dirs", k, v), db=db["dirs"])
+            for k, v in p.dir_names.items():
+                txn.put(k, U32.pack(v), db=db["dir_names"])
+            for k, v in p.conv_ids.items():
+                txn.put(k, U64.pack(v), db=db["conv_ids"])
+            for prov, conv in p.conv_dir:
+                txn.put(U32.pack(prov) + U64.pack(conv), b"", db=db["conv_dir"])
+            for serial, body in p.versions.items():
+                k = U64.pack(serial)
+                txn.put(k, seal("versions", k, body), db=db["versions"])
+            for serial, rec in p.convs.items():
+                k = U64.pack(serial)
+                txn.put(k, seal("convs", k, json.dumps(rec).encode()), db=db["convs"])
+            for k, v in p.sources.items():
+                txn.put(k, seal("sources", k, v), db=db["sources"])
+            for kind, value in self._counters.items():
+                txn.put(b"next:" + kind.encode(), U64.pack(value), db=db["meta"])
+            txn.put(b"generation", U64.pack(generation(txn, db["meta"]) + 1), db=db["meta"])
+        self._pending = _Pending()
+        self._finished_packs = 0
+        self._last_commit = time.monotonic()
+
+
+def _stamp_tuple(s: SourceStamp) -> tuple:
+    return (s.path, s.ino, s.size, s.mtime_ns, s.ctime_ns)
