@@ -116,21 +116,30 @@ class WriteSession:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.close(commit=exc_type is None or issubclass(exc_type, VaultError))
+        # Everything pending belongs to fully stored items (a version is added only after
+        # all its files), so even after an error or Ctrl-C committing it is safe and keeps
+        # the work done so far.
+        self.close(commit=True)
 
     def close(self, commit: bool = True) -> None:
-        """Commit pending work (unless ``commit`` is false), then release everything."""
+        """Commit pending work (unless ``commit`` is false), then release everything.
+
+        If committing fails, the partial pack is removed and the error propagates; the
+        previous commit stays intact.
+        """
         try:
             if commit:
                 self.commit()
         finally:
-            if self._pack is not None and not commit:
-                self._drain(0)
-                self._pack.abort()
-                self._pack = None
-            self._pool.shutdown(wait=True)
-            self.index.close()
-            self._lock.release()
+            try:
+                if self._pack is not None:
+                    self._inflight.clear()
+                    self._pack.abort()
+                    self._pack = None
+            finally:
+                self._pool.shutdown(wait=True)
+                self.index.close()
+                self._lock.release()
 
     def _clean_stale_tmp(self) -> None:
         for tmp in (self.vault.root / "packs").glob(".tmp-*"):

@@ -1,0 +1,319 @@
+"""The ``aifs`` command line. One table (``EXIT_CODES``) maps errors to exit codes and
+one-line messages: users never see a traceback for their own mistakes.
+
+Exit codes::
+
+    0 ok                    1 finished, but some items failed / check found problems
+    2 usage or config error 3 no vault here            4 a vault already exists
+    5 wrong or missing passphrase / recovery key       6 another aifs is writing
+    7 vault damaged or of an unknown format            8 mountpoint missing or not a dir
+    9 mountpoint busy (already mounted or not empty)  10 FUSE unavailable
+   11 not mounted (umount)  130 interrupted
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from vault import (BadCredentials, IntegrityError, UnsupportedFormat, VaultError,
+                   VaultExists, VaultLocked, VaultNotFound)
+from vault.vault import Vault
+
+from .config import ConfigError, load_config
+from .credentials import CredentialError, obtain, obtain_new
+
+log = logging.getLogger("aifs")
+
+
+class CliError(Exception):
+    """A user-facing failure with its exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+EXIT_CODES: list[tuple[type[BaseException], int]] = [
+    (ConfigError, 2),
+    (VaultNotFound, 3),
+    (VaultExists, 4),
+    (BadCredentials, 5),
+    (CredentialError, 5),
+    (VaultLocked, 6),
+    (UnsupportedFormat, 7),
+    (IntegrityError, 7),
+    (VaultError, 7),
+    (OSError, 1),
+]
+
+
+def _exit_code(exc: BaseException) -> int | None:
+    code = getattr(exc, "exit_code", None)
+    if isinstance(code, int):
+        return code
+    for cls, c in EXIT_CODES:
+        if isinstance(exc, cls):
+            return c
+    return None
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return str(n)
+
+
+def _printable(text: str) -> str:
+    """Escape control characters so a hostile title cannot drive the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+# -- commands ---------------------------------------------------------------------------
+
+
+def _open_vault(args, config) -> Vault:
+    cred = obtain(args.passphrase_file, args.recovery_key_file)
+    return Vault.open(config.vault, passphrase=cred.passphrase, recovery_key=cred.recovery_key)
+
+
+def cmd_init(args, config) -> int:
+    root = config.vault
+    if (root / "config").exists() or (root.exists() and (not root.is_dir() or any(root.iterdir()))):
+        raise VaultExists(f"{root} already exists; refusing to overwrite it")
+    passphrase = obtain_new(args.passphrase_file)
+    _vault, recovery = Vault.create(root, passphrase)
+    print(f"Created vault {root}")
+    print()
+    print("Recovery key (shown once; store it somewhere safe, it alone also opens the vault):")
+    print()
+    print(f"    {recovery}")
+    print()
+    return 0
+
+
+def _progress_ui(enabled: bool):
+    if not enabled:
+        return None, None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    ui = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), transient=True)
+    task = ui.add_task("collecting", total=None)
+
+    def update(name: str, done: int, total: int) -> None:
+        ui.update(task, description=f"collecting {name}", completed=done, total=total)
+
+    return ui, update
+
+
+def cmd_collect(args, config) -> int:
+    from .registry import load_collectors
+    from .runner import collect, default_context
+
+    vault = _open_vault(args, config)
+    loaded = load_collectors()
+    chosen = {n: c for n, c in loaded.collectors.items() if config.collector_enabled(n)}
+    if args.only:
+        unknown = set(args.only) - set(loaded.collectors)
+        if unknown:
+            raise CliError(f"unknown collector(s): {', '.join(sorted(unknown))}", 2)
+        chosen = {n: c for n, c in chosen.items() if n in args.only}
+    home = Path(args.home).expanduser().absolute() if args.home else Path.home()
+    env = dict(os.environ)
+    if args.home:  # look only under the given home, not at the real tools' env overrides
+        for var in ("CLAUDE_CONFIG_DIR", "CODEX_HOME"):
+            env.pop(var, None)
+
+    def ctx_for(name: str):
+        return default_context(home, env, config.collector_options(name))
+
+    ui, update = _progress_ui(sys.stderr.isatty() and not args.json)
+    with vault.writer() as writer:
+        if ui:
+            with ui:
+                summary = collect(writer, chosen, ctx_for, config.org, update)
+        else:
+            summary = collect(writer, chosen, ctx_for, config.org)
+    if args.json:
+        print(json.dumps(summary.as_dict(), indent=2))
+    else:
+        for e in summary.errors:
+            print(f"error: {e['collector']}: {e['path']}: {e['reason']}", file=sys.stderr)
+        print(f"{summary.seen} conversations seen: {summary.new} new, {summary.changed} changed, "
+              f"{summary.unchanged} unchanged, {summary.failed} failed")
+        print(f"read {_human(summary.bytes_read)}, stored {_human(summary.bytes_stored)} "
+              f"in {summary.seconds:.2f} s")
+    return 1 if summary.failed else 0
+
+
+def cmd_ls(args, config) -> int:
+    vault = _open_vault(args, config)
+    with vault.reader() as reader:
+        convs = reader.conversations()
+    rows = [{"org": c.org, "provider": c.provider, "title": c.title, "id": c.native_id,
+             "versions": len(c.version_serials),
+             "last_capture": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(c.last_captured_at)),
+             "deleted_upstream_at": c.deleted_upstream_at}
+            for c in sorted(convs, key=lambda c: (c.provider, -c.last_captured_at))]
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    if not rows:
+        print("the vault holds no conversations yet (run `aifs collect`)")
+        return 0
+    print(f"{'PROVIDER':<12} {'VERSIONS':>8}  {'LAST CAPTURE':<20}  {'ID':<38} TITLE")
+    for r in rows:
+        title = _printable(r["title"])
+        if len(title) > 60:
+            title = title[:59] + "…"
+        print(f"{r['provider']:<12} {r['versions']:>8}  {r['last_capture']:<20}  "
+              f"{_printable(r['id']):<38} {title}")
+    return 0
+
+
+def cmd_check(args, config) -> int:
+    vault = _open_vault(args, config)
+    report = vault.check(read_data=args.read_data)
+    for p in report.problems:
+        print(f"problem: {p}")
+    for n in report.notes:
+        print(f"note: {n}")
+    s = report.stats
+    what = "index, packs and every blob's bytes" if args.read_data else "index and packs"
+    print(f"checked {what}: {s.get('conversations', 0)} conversations, {s.get('versions', 0)} "
+          f"versions, {s.get('chunks', 0)} chunks in {s.get('packs', 0)} packs: "
+          + ("no problems" if report.ok else f"{len(report.problems)} problems"))
+    return 0 if report.ok else 1
+
+
+def cmd_mount(args, config) -> int:
+    from .mount import mount
+    from .registry import load_collectors
+    from .render import make_renderer
+
+    vault = _open_vault(args, config)
+    vault.reader().close()  # fail here, in the foreground, if the index cannot be opened
+    renderer = make_renderer(load_collectors())
+    return mount(vault.reader, renderer, Path(args.mountpoint), foreground=args.foreground,
+                 allow_other=args.allow_other, debug=args.debug) or 0
+
+
+def cmd_umount(args, config) -> int:
+    from .mount import umount
+    return umount(Path(args.mountpoint)) or 0
+
+
+def cmd_collectors(args, config) -> int:
+    from .registry import load_collectors
+    from .runner import default_context
+
+    loaded = load_collectors()
+    home = Path(args.home).expanduser().absolute() if args.home else Path.home()
+    rows = []
+    for name, c in loaded.collectors.items():
+        ctx = default_context(home, os.environ, config.collector_options(name))
+        try:
+            roots = [str(p) for p in c.locate(ctx)]
+            items = sum(1 for x in c.discover(ctx) if not isinstance(x, Exception)) if roots else 0
+            error = None
+        except Exception as e:  # report, never crash the listing
+            roots, items, error = [], 0, f"{type(e).__name__}: {e}"
+        rows.append({"name": name, "provider": c.provider, "enabled": config.collector_enabled(name),
+                     "found": bool(roots), "paths": roots, "conversations": items, "error": error})
+    for name, err in loaded.failures.items():
+        rows.append({"name": name, "provider": None, "enabled": False, "found": False,
+                     "paths": [], "conversations": 0, "error": err})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        state = "found" if r["found"] else "not found"
+        if not r["enabled"]:
+            state += ", disabled"
+        print(f"{r['name']:<14} {state:<18} {r['conversations']:>6} conversations  "
+              f"{', '.join(r['paths']) or r['error'] or ''}")
+    return 0
+
+
+# -- argument parsing -------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--vault", help="vault directory (default: $AIFS_VAULT, config, "
+                        "or ~/.local/share/aifs/vault)")
+    common.add_argument("--passphrase-file", metavar="FILE",
+                        help="read the passphrase from FILE (else $AIFS_PASSPHRASE or a prompt)")
+    common.add_argument("--recovery-key-file", metavar="FILE",
+                        help="open the vault with the recovery key in FILE ($AIFS_RECOVERY_KEY)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    common.add_argument("--debug", action="store_true", help="log everything (may include titles)")
+
+    p = argparse.ArgumentParser(prog="aifs", description="Own your AI work history.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    s = sub.add_parser("init", parents=[common], help="create a vault; prints a recovery key once")
+    s.set_defaults(func=cmd_init)
+    s = sub.add_parser("collect", parents=[common], help="store new versions of changed conversations")
+    s.add_argument("--json", action="store_true", help="print the summary as JSON")
+    s.add_argument("--home", help="look for tools' history under this home instead of $HOME")
+    s.add_argument("--org", help="org name for local tools (default: hostname)")
+    s.add_argument("--only", action="append", metavar="COLLECTOR", help="run only this collector")
+    s.set_defaults(func=cmd_collect)
+    s = sub.add_parser("ls", parents=[common], help="list stored conversations")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_ls)
+    s = sub.add_parser("check", parents=[common], help="verify the vault")
+    s.add_argument("--read-data", action="store_true", help="also decrypt and verify every chunk")
+    s.set_defaults(func=cmd_check)
+    s = sub.add_parser("mount", parents=[common], help="mount the vault read-only")
+    s.add_argument("mountpoint")
+    s.add_argument("--foreground", action="store_true", help="stay attached until unmounted")
+    s.add_argument("--allow-other", action="store_true", help="let other users read the mount")
+    s.set_defaults(func=cmd_mount)
+    s = sub.add_parser("umount", parents=[common], help="unmount")
+    s.add_argument("mountpoint")
+    s.set_defaults(func=cmd_umount)
+    s = sub.add_parser("collectors", parents=[common], help="list collectors and what they find")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--home", help="look under this home instead of $HOME")
+    s.set_defaults(func=cmd_collectors)
+    return p
+
+
+def _setup_logging(args) -> None:
+    level = logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("aifs: %(levelname)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``aifs`` command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    _setup_logging(args)
+    try:
+        config = load_config(vault=args.vault, org=getattr(args, "org", None))
+        return args.func(args, config)
+    except KeyboardInterrupt:
+        print("aifs: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        code = _exit_code(e)
+        if code is None:
+            raise
+        print(f"aifs: {e}", file=sys.stderr)
+        return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

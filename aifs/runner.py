@@ -1,0 +1,121 @@
+"""The collect run: discover every collector's items, store the changed ones, summarize.
+
+An item whose source stamps equal the stored ones is skipped after one ``stat`` per file
+(done by the collector's ``discover``). One failing item is reported and the run goes on;
+nothing already stored is touched by a failure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from collectors import CollectContext, ItemError, SourceItem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CollectSummary:
+    """Counts of one run. ``seen`` = new + changed + unchanged + failed; bytes are raw bytes
+    read from sources and bytes added to the vault (compressed + encrypted)."""
+
+    seen: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    bytes_read: int = 0
+    bytes_stored: int = 0
+    seconds: float = 0.0
+    errors: list[dict[str, str]] = field(default_factory=list)
+    per_collector: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        """JSON-ready form (for ``--json``)."""
+        return dataclasses.asdict(self)
+
+
+Progress = Callable[[str, int, int], None]  # (collector name, done, total)
+
+
+def collect(writer, collectors: dict, ctx_for: Callable[[str], CollectContext], org: str,
+            progress: Progress | None = None) -> CollectSummary:
+    """Run every collector in ``collectors`` (name → instance) against ``writer``.
+
+    ``ctx_for(name)`` gives a collector its :class:`CollectContext`; ``org`` fills snapshots
+    that leave it empty. Returns the :class:`CollectSummary`; raises only vault errors that
+    make going on pointless (e.g. the vault disk is full).
+    """
+    summary = CollectSummary()
+    start = time.monotonic()
+    plan: list[tuple[str, object, CollectContext, list[SourceItem]]] = []
+    for name, collector in collectors.items():
+        ctx = ctx_for(name)
+        items: list[SourceItem] = []
+        try:
+            for found in collector.discover(ctx):
+                if isinstance(found, ItemError):
+                    _fail(summary, name, found.path, found.reason)
+                else:
+                    items.append(found)
+        except OSError as e:
+            _fail(summary, name, str(e.filename or name), e.strerror or str(e))
+        except ItemError as e:
+            _fail(summary, name, e.path, e.reason)
+        plan.append((name, collector, ctx, items))
+    total, done = sum(len(p[3]) for p in plan), 0
+    for name, collector, ctx, items in plan:
+        counts = summary.per_collector.setdefault(name, {"seen": 0, "new": 0, "changed": 0,
+                                                         "unchanged": 0, "failed": 0})
+        for item in items:
+            done += 1
+            summary.seen += 1
+            counts["seen"] += 1
+            status = _one(writer, name, collector, ctx, item, org, summary)
+            counts[status] += 1
+            if progress:
+                progress(name, done, total)
+    writer.commit()
+    summary.seconds = round(time.monotonic() - start, 3)
+    return summary
+
+
+def _one(writer, name, collector, ctx, item: SourceItem, org: str, summary: CollectSummary) -> str:
+    if writer.source_unchanged(name, item.key, item.stamps):
+        summary.unchanged += 1
+        return "unchanged"
+    try:
+        snap = collector.read(item, ctx)
+        if not snap.org:
+            snap = dataclasses.replace(snap, org=org)
+        result = writer.store(snap, collector=name, key=item.key, stamps=item.stamps)
+    except ItemError as e:
+        _fail(summary, name, e.path, e.reason)
+        return "failed"
+    except OSError as e:
+        _fail(summary, name, str(e.filename or item.key), e.strerror or str(e))
+        return "failed"
+    for w in snap.warnings:
+        log.info("%s %s: %s", name, item.key, w)
+    summary.bytes_read += result.bytes_read
+    summary.bytes_stored += result.bytes_stored
+    setattr(summary, result.status, getattr(summary, result.status) + 1)
+    return result.status
+
+
+def _fail(summary: CollectSummary, collector: str, path: str, reason: str) -> None:
+    summary.failed += 1
+    summary.errors.append({"collector": collector, "path": path, "reason": reason})
+    log.warning("%s: %s: %s", collector, path, reason)
+
+
+def default_context(home: Path, env, options: dict) -> CollectContext:
+    """A :class:`CollectContext` for ``home`` with the given environment and options."""
+    return CollectContext(home=home, env=dict(env), options=options)
+
+
