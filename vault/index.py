@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+import threading
 from pathlib import Path
 
 import lmdb
@@ -47,6 +48,8 @@ def open_env(path: Path, readonly: bool) -> lmdb.Environment:
     """Open the index environment (``path`` is the ``index/`` directory)."""
     if not readonly:
         path.mkdir(mode=0o700, exist_ok=True)
+    elif not path.is_dir():
+        raise IntegrityError("the index directory is missing", os.fspath(path))
     return lmdb.open(os.fspath(path), max_dbs=len(DB_NAMES) + 2, map_size=MAP_SIZE,
                      subdir=True, readonly=readonly, lock=True, mode=0o600,
                      readahead=False, max_readers=256)
@@ -76,26 +79,52 @@ class IndexCrypto:
             raise IntegrityError("index value failed authentication", f"index/{db}") from None
 
 
+_OPEN: dict[str, tuple[lmdb.Environment, dict[str, object], int]] = {}
+_OPEN_LOCK = threading.Lock()
+
+
 class Index:
-    """The opened LMDB environment and its named databases (``self.db[name]``)."""
+    """The opened LMDB environment and its named databases (``self.db[name]``).
+
+    LMDB allows one environment handle per file per process, so handles are shared and
+    reference-counted: a reader and a writer in the same process use the same environment.
+    ``readonly`` only says whether this user may create the databases (a new vault).
+    """
 
     def __init__(self, path: Path, readonly: bool) -> None:
-        self.env = open_env(path, readonly)
-        self.db: dict[str, object] = {}
-        if readonly:
-            for name in DB_NAMES:
-                self.db[name] = self.env.open_db(name.encode(), create=False)
-        else:
-            with self.env.begin(write=True) as txn:
-                for name in DB_NAMES:
-                    self.db[name] = self.env.open_db(name.encode(), txn=txn, create=True)
-                if txn.get(b"format", db=self.db["meta"]) is None:
-                    txn.put(b"format", U32.pack(FORMAT), db=self.db["meta"])
-                    txn.put(b"generation", U64.pack(0), db=self.db["meta"])
+        self._key = os.fspath(path.absolute())
+        with _OPEN_LOCK:
+            opened = _OPEN.get(self._key)
+            if opened is None:
+                if readonly and not path.is_dir():
+                    raise IntegrityError("the index directory is missing", os.fspath(path))
+                env = open_env(path, readonly=False)
+                dbs = {}
+                with env.begin(write=True) as txn:
+                    for name in DB_NAMES:
+                        dbs[name] = env.open_db(name.encode(), txn=txn, create=not readonly)
+                    if not readonly and txn.get(b"format", db=dbs["meta"]) is None:
+                        txn.put(b"format", U32.pack(FORMAT), db=dbs["meta"])
+                        txn.put(b"generation", U64.pack(0), db=dbs["meta"])
+                opened = (env, dbs, 0)
+            env, dbs, refs = opened
+            _OPEN[self._key] = (env, dbs, refs + 1)
+        self.env = env
+        self.db = dbs
+        self._closed = False
 
     def close(self) -> None:
-        """Close the environment."""
-        self.env.close()
+        """Release this handle; the environment closes with the last one (idempotent)."""
+        with _OPEN_LOCK:
+            if self._closed:
+                return
+            self._closed = True
+            env, dbs, refs = _OPEN[self._key]
+            if refs <= 1:
+                del _OPEN[self._key]
+                env.close()
+            else:
+                _OPEN[self._key] = (env, dbs, refs - 1)
 
 
 def next_serial(txn: lmdb.Transaction, meta_db: object, kind: str) -> int:
