@@ -8,7 +8,8 @@ Exit codes::
     5 wrong or missing passphrase / recovery key       6 another aifs is writing
     7 vault damaged or of an unknown format            8 mountpoint missing or not a dir
     9 mountpoint busy (already mounted or not empty)  10 FUSE unavailable
-   11 not mounted (umount)  130 interrupted
+   11 not mounted (umount)   12 the mount server failed to start
+  130 interrupted
 """
 
 from __future__ import annotations
