@@ -4,14 +4,13 @@ Without ``read_data``: every pack the index names exists with the recorded size 
 encrypted header opens and lists each indexed chunk at the indexed place; every
 conversation and version record decrypts and parses; every chunk a version needs is in
 the index with the right length. With ``read_data`` also: every blob in every pack is
-decrypted, decompressed and its id recomputed (keyed BLAKE2b) and compared.
+decrypted, decompressed and its id recomputed (keyed BLAKE3) and compared.
 
 Each problem names what is damaged and which conversation versions it affects.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Callable
 
 from .blob import DATA, MANIFEST
 from .errors import IntegrityError, VaultError
+from .keys import mac
 from .index import CHUNK_LOC, PACK_REC, U32, U64
 from .pack import pack_path, read_header
 
@@ -162,5 +162,5 @@ def _read_pack(path, name, header, reader, report: CheckReport, affected) -> Non
                 continue
             report.stats["blobs_read"] = report.stats.get("blobs_read", 0) + 1
             if e.type in (DATA, MANIFEST):
-                if hashlib.blake2b(plain, key=id_key, digest_size=32).digest() != e.id or len(plain) != e.raw_len:
+                if mac(id_key, plain) != e.id or len(plain) != e.raw_len:
                     report.problems.append(f"{name}: blob {e.id.hex()[:16]} does not match its id; {affected(e.id)}")

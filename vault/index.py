@@ -16,13 +16,12 @@ is ``nonce:12 | AES-256-GCM(x) | tag:16`` under the index key with AAD = db name
     versions   version_serial:u64 -> enc(manifest, see vault/manifest.py)
     sources    mac(b"src" NUL collector NUL item key):32 -> enc(JSON source state)
 
-``mac(x)`` is keyed BLAKE2b-256 under the index-mac subkey: keys reveal nothing about titles,
+``mac(x)`` is keyed BLAKE3 (32 bytes) under the index-mac subkey: keys reveal nothing about titles,
 paths or ids to someone holding the vault without a key. Chunk ids are already MACs.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import struct
 import threading
@@ -33,6 +32,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .errors import IntegrityError
+from .keys import mac
 
 DB_NAMES = ("meta", "packs", "chunks", "dirs", "dir_names", "convs", "conv_ids", "conv_dir",
             "versions", "sources")
@@ -63,8 +63,8 @@ class IndexCrypto:
         self._mac_key = mac_key
 
     def mac(self, data: bytes) -> bytes:
-        """Keyed BLAKE2b-256 of ``data`` (32 bytes)."""
-        return hashlib.blake2b(data, key=self._mac_key, digest_size=32).digest()
+        """Keyed BLAKE3 of ``data`` (32 bytes), see :func:`vault.keys.mac`."""
+        return mac(self._mac_key, data)
 
     def seal(self, db: str, key: bytes, value: bytes) -> bytes:
         """Encrypt one value bound to its database and key."""
@@ -140,3 +140,29 @@ def generation(txn: lmdb.Transaction, meta_db: object) -> int:
     """The commit generation (incremented by every commit)."""
     raw = txn.get(b"generation", db=meta_db)
     return U64.unpack(raw)[0] if raw else 0
+
+
+def load_dictionary(index: Index, root: Path, cipher, dict_id: int):
+    """Load zstd dictionary ``dict_id`` (recorded as ``meta[b"zdict:" + u32]`` → blob id).
+
+    Raises :class:`IntegrityError` / :class:`MissingData` if it is not there intact.
+    """
+    from .blob import DICTIONARY, make_dictionary
+    from .errors import MissingData
+    from .pack import pack_path
+
+    with index.env.begin() as txn:
+        blob_id = txn.get(b"zdict:" + U32.pack(dict_id), db=index.db["meta"])
+        loc = txn.get(bytes(blob_id), db=index.db["chunks"]) if blob_id else None
+        pack = txn.get(U32.pack(CHUNK_LOC.unpack(loc)[0]), db=index.db["packs"]) if loc else None
+    where = f"zstd dictionary {dict_id}"
+    if blob_id is None or loc is None or pack is None:
+        raise MissingData("the index does not locate it", where)
+    _no, offset, length, raw_len, _type = CHUNK_LOC.unpack(loc)
+    try:
+        with open(pack_path(root, PACK_REC.unpack(pack)[0]), "rb") as f:
+            f.seek(offset)
+            sealed = f.read(length)
+    except FileNotFoundError:
+        raise MissingData("its pack file is missing", where) from None
+    return make_dictionary(cipher.open(DICTIONARY, bytes(blob_id), sealed, raw_len, where))

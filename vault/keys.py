@@ -19,9 +19,14 @@ Key slot file ``Layout:`` (all integers little-endian)::
 
 Subkeys (32 bytes each unless noted) = HKDF-SHA256(master, salt=vault_id,
 info=b"aifs/v1/" + purpose) with purpose ``blob`` (AES key for blobs), ``chunk-id`` (keyed
-BLAKE2b-256 for chunk ids), ``index`` (AES key for LMDB values), ``index-mac`` (keyed
-BLAKE2b-256 for LMDB keys that would reveal content), ``chunker-seed`` (8 bytes, FastCDC
-gear-table seed, so chunk boundaries reveal nothing about content either).
+BLAKE3 for chunk ids), ``index`` (AES key for LMDB values), ``index-mac`` (keyed BLAKE3
+for LMDB keys that would reveal content), ``chunker-seed`` (8 bytes, FastCDC gear-table
+seed, so chunk boundaries reveal nothing about content either).
+
+MAC: :func:`mac` = BLAKE3 in keyed mode, 32-byte output (a PRF, like HMAC, so an index
+cannot be used to confirm that a known text is stored). Chosen over HMAC-SHA256 for speed:
+on this project's 2-core reference machine (no SHA extensions) keyed BLAKE3 runs at
+≈ 2.6 GB/s on 32 KiB chunks against ≈ 0.25 GB/s for SHA-256.
 
 Recovery key text: ``AIFS-`` + RFC 4648 base32 of (key:32 | sha256(key)[:3]), no padding,
 in groups of 5 joined by ``-``. Case, spaces and dashes are ignored when reading it back;
@@ -36,6 +41,8 @@ import hmac
 import os
 import struct
 from dataclasses import dataclass
+
+import blake3
 
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
@@ -92,6 +99,11 @@ class Subkeys:
         # pyfastcdc shifts the seed left by one inside a uint64: keep it below 2**62.
         seed = int.from_bytes(hkdf("chunker-seed", 8), "little") >> 2
         return cls(hkdf("blob"), hkdf("chunk-id"), hkdf("index"), hkdf("index-mac"), seed or 1)
+
+
+def mac(key: bytes, data) -> bytes:
+    """Keyed BLAKE3 of ``data`` (any bytes-like) under a 32-byte ``key``: 32 bytes."""
+    return blake3.blake3(data, key=key, max_threads=1).digest()
 
 
 def new_master() -> bytes:

@@ -1,6 +1,6 @@
 """The write session: stores snapshots as deduplicated, encrypted chunks and commits them.
 
-Storing one file: FastCDC chunks → chunk id = keyed BLAKE2b-256 → unknown chunks are
+Storing one file: FastCDC chunks → chunk id = keyed BLAKE3 → unknown chunks are
 zstd-compressed and AES-GCM-sealed on a 2-thread pool and appended to the current pack.
 The file's sha256 is computed on the way (for ``meta.json`` and for the append shortcut).
 
@@ -24,25 +24,27 @@ import json
 import logging
 import os
 import time
-from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterable
 
 from . import manifest as M
-from .blob import DATA, MANIFEST, BlobCipher
+from .blob import DATA, DICTIONARY, MANIFEST, BlobCipher, make_dictionary, train_dictionary
 from .chunker import MIN_SIZE, make_chunker
 from .errors import VaultError
-from .index import CHUNK_LOC, PACK_REC, U32, U64, Index, IndexCrypto, generation
+from .index import CHUNK_LOC, PACK_REC, U32, U64, Index, IndexCrypto, generation, load_dictionary
+from .keys import mac
 from .lock import WriterLock
 from .model import ConversationSnapshot, FileEntry, RawFile, SourceStamp, StoreResult
 from .pack import TARGET_SIZE, PackWriter
 
 log = logging.getLogger(__name__)
 
-COMMIT_INTERVAL = 5.0  # seconds: the longest a finished item waits before it is committed
-MAX_INFLIGHT = 64      # chunks being sealed at once (bounds memory to ~64 x 128 KiB)
+COMMIT_INTERVAL = 5.0      # seconds: the longest a finished item waits before it is committed
+WINDOW = 16 << 20          # bytes of a file chunked at once (bounds memory, not file size)
 READ_BLOCK = 1 << 20
+BATCH = 16                 # chunks per worker job (amortizes the thread hand-off)
+DICT_SAMPLE_BYTES = 4 << 20  # new data seen before a vault trains its zstd dictionary
 
 
 def version_name(captured_at: float, taken: Iterable[str]) -> str:
@@ -74,10 +76,11 @@ class _Pending:
     dirs: dict[bytes, bytes] = field(default_factory=dict)        # dirs key -> plaintext value
     dir_names: dict[bytes, int] = field(default_factory=dict)
     sources: dict[bytes, bytes] = field(default_factory=dict)     # key -> plaintext JSON
+    meta: dict[bytes, bytes] = field(default_factory=dict)        # meta db key -> value
 
     def __bool__(self) -> bool:
         return any((self.chunks, self.packs, self.convs, self.conv_ids, self.conv_dir,
-                    self.versions, self.dirs, self.dir_names, self.sources))
+                    self.versions, self.dirs, self.dir_names, self.sources, self.meta))
 
 
 class WriteSession:
@@ -100,10 +103,15 @@ class WriteSession:
         self._id_key = keys.chunk_id
         self._cdc = make_chunker(keys.chunker_seed)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="aifs-seal")
+        self._hash_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aifs-hash")
         self._pack: PackWriter | None = None
         self._pack_no: int | None = None
-        self._inflight: deque[tuple[bytes, int, int, Future]] = deque()
         self._pending = _Pending()
+        self._zdict = None
+        self._samples: list[bytes] | None = []
+        self._sample_bytes = 0
+        self._train: Future | None = None
+        self._load_dictionary()
         self._finished_packs = 0
         self._last_commit = time.monotonic()
         self._counters: dict[str, int] = {}
@@ -129,15 +137,18 @@ class WriteSession:
         """
         try:
             if commit:
+                if self._train is not None:
+                    self._train.exception()  # wait: a trained dictionary is worth keeping
+                    self._adopt_dictionary()
                 self.commit()
         finally:
             try:
                 if self._pack is not None:
-                    self._inflight.clear()
                     self._pack.abort()
                     self._pack = None
             finally:
-                self._pool.shutdown(wait=True)
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._hash_pool.shutdown(wait=True)
                 self.index.close()
                 self._lock.release()
 
@@ -275,8 +286,10 @@ class WriteSession:
                 "source_path": snap.source_path, "links": dict(snap.links),
                 "attributes": dict(snap.attributes), "warnings": list(snap.warnings)}
         body = M.encode(meta, entries)
-        self._add_blob(MANIFEST, self._blob_id(body), body)
-        self._drain(0)
+        bid = self._blob_id(body)
+        if bid not in self._pending.chunks:
+            self._write_blob(MANIFEST, bid, self.cipher.seal(MANIFEST, bid, body, zdict=self._zdict),
+                             len(body))
         self._pending.versions[vserial] = body
         record = dict(record, title=snap.title, created_at=snap.created_at,
                       updated_at=snap.updated_at, last_captured_at=captured,
@@ -303,10 +316,21 @@ class WriteSession:
             self._pending.convs[serial] = dict(record, deleted_upstream_at=when or time.time())
         return True
 
-    def _blob_id(self, data: bytes | memoryview) -> bytes:
-        return hashlib.blake2b(data, key=self._id_key, digest_size=32).digest()
+    def _blob_id(self, data) -> bytes:
+        return mac(self._id_key, data)
+
+    def _chunk_job(self, batch: list[memoryview]) -> list[tuple[bytes, bytes | None]]:
+        """On a worker thread: each chunk's id, and its sealed bytes if the vault lacks it."""
+        out = []
+        zdict = self._zdict
+        for data in batch:
+            cid = self._blob_id(data)
+            out.append((cid, None if self._known_chunk(cid)
+                        else self.cipher.seal(DATA, cid, data, zdict=zdict)))
+        return out
 
     def _store_file(self, raw: RawFile, prev: FileEntry | None) -> tuple[FileEntry, int]:
+        """Chunk, hash and store one raw file; returns its entry and the bytes read."""
         if raw.data is not None:
             f: BinaryIO = io.BytesIO(raw.data)
             mtime_ns = raw.mtime_ns or 0
@@ -316,26 +340,44 @@ class WriteSession:
         with f:
             hasher, chunks, start = hashlib.sha256(), [], 0
             if prev is not None and prev.chunks:
-                resumed = self._resume_after(f, prev, hasher)
+                resumed = self._resume_after(f, prev)
                 if resumed is not None:
-                    chunks, start = resumed
-                else:
-                    hasher = hashlib.sha256()
+                    chunks, start, hasher = resumed
             f.seek(start)
-            size = start
-            for c in self._cdc.cut_stream(f):
-                data = bytes(c.data)
-                hasher.update(data)
-                cid = self._blob_id(data)
-                chunks.append((cid, len(data)))
-                size += len(data)
-                if not self._known_chunk(cid):
-                    self._add_blob(DATA, cid, data)
+            size, carry, hashing = start, b"", []
+            while True:
+                block = f.read(WINDOW)
+                eof = len(block) < WINDOW
+                buf = carry + block if carry else block
+                if not buf:
+                    break
+                cuts = list(self._cdc.cut_buf(buf))
+                if not eof and len(cuts) > 1:
+                    carry = bytes(memoryview(buf)[cuts[-1].offset:])
+                    cuts.pop()
+                else:
+                    carry = b""
+                used = cuts[-1].offset + cuts[-1].length
+                hashing.append(self._hash_pool.submit(hasher.update, memoryview(buf)[:used]))
+                batches = [cuts[i:i + BATCH] for i in range(0, len(cuts), BATCH)]
+                jobs = [self._pool.submit(self._chunk_job, [c.data for c in b]) for b in batches]
+                for batch, job in zip(batches, jobs):
+                    for c, (cid, sealed) in zip(batch, job.result()):
+                        chunks.append((cid, c.length))
+                        if sealed is not None and cid not in self._pending.chunks:
+                            self._write_blob(DATA, cid, sealed, c.length)
+                            self._sample(c.data)
+                size += used
+                if eof and not carry:
+                    break
+            for h in hashing:
+                h.result()
         return M.make_entry(raw.name, size, hasher.digest(), mtime_ns, chunks), size - start
 
-    def _resume_after(self, f: BinaryIO, prev: FileEntry, hasher) -> tuple[list, int] | None:
-        """If ``prev`` is a prefix of ``f``, return (chunks to keep, offset to chunk from),
-        with ``hasher`` fed the kept bytes; else None."""
+    def _resume_after(self, f: BinaryIO, prev: FileEntry):
+        """If ``prev`` is a prefix of ``f``: ``(chunks to keep, offset to chunk from, sha256
+        fed the kept bytes)``; else None. The last kept chunk is dropped when shorter than
+        ``MIN_SIZE`` so small appends do not leave a trail of tiny chunks."""
         keep = list(prev.chunks)
         if keep and keep[-1][1] < MIN_SIZE:
             keep.pop()
@@ -343,6 +385,7 @@ class WriteSession:
         if f.seek(0, os.SEEK_END) < prev.size:
             return None
         f.seek(0)
+        hasher = hashlib.sha256()
         remaining = keep_end
         while remaining:
             block = f.read(min(READ_BLOCK, remaining))
@@ -360,29 +403,58 @@ class WriteSession:
             remaining -= len(block)
         if check.digest() != prev.sha256:
             return None
-        return keep, keep_end
+        return keep, keep_end, hasher
+
+    # -- zstd dictionary -----------------------------------------------------------------
+
+    def _load_dictionary(self) -> None:
+        raw = self._get("meta", b"zdict:current")
+        if raw is None:
+            return
+        self._samples = None  # this vault has one already
+        try:
+            self._zdict = load_dictionary(self.index, self.vault.root, self.cipher,
+                                          U32.unpack(raw)[0])
+        except VaultError as e:
+            log.warning("the vault's zstd dictionary is unreadable (%s); new data is stored "
+                        "without it", e)
+
+    def _sample(self, data: memoryview) -> None:
+        if self._samples is None or self._train is not None:
+            return
+        self._samples.append(bytes(data))
+        self._sample_bytes += len(data)
+        if self._sample_bytes >= DICT_SAMPLE_BYTES:
+            self._train = self._pool.submit(train_dictionary, self._samples, self._serial("zdict"))
+
+    def _adopt_dictionary(self) -> None:
+        """Called between items: once training finished, store the dictionary and use it."""
+        if self._train is None or not self._train.done():
+            return
+        train, self._train, self._samples = self._train, None, None
+        try:
+            raw = train.result()
+        except Exception as e:  # zstd refuses too uniform samples; carry on without
+            log.debug("zstd dictionary training failed: %s", e)
+            return
+        dict_id = make_dictionary(raw).dict_id()
+        bid = self._blob_id(raw)
+        self._write_blob(DICTIONARY, bid, self.cipher.seal(DICTIONARY, bid, raw, compress=False), len(raw))
+        self._pending.meta[b"zdict:" + U32.pack(dict_id)] = bid
+        self._pending.meta[b"zdict:current"] = U32.pack(dict_id)
+        self._zdict = make_dictionary(raw)
 
     # -- packs ---------------------------------------------------------------------------
 
-    def _add_blob(self, btype: int, bid: bytes, data: bytes) -> None:
-        self._pending.chunks[bid] = (0, 0, 0, len(data), btype)  # reserved; located by _drain
-        fut = self._pool.submit(self.cipher.seal, btype, bid, data)
-        self._inflight.append((bid, btype, len(data), fut))
-        if len(self._inflight) > MAX_INFLIGHT:
-            self._drain(MAX_INFLIGHT // 2)
-
-    def _drain(self, keep: int) -> None:
-        while len(self._inflight) > keep:
-            bid, btype, raw_len, fut = self._inflight.popleft()
-            sealed = fut.result()
-            if self._pack is None:
-                self._pack = PackWriter(self.vault.root, self.cipher)
-                self._pack_no = self._serial("pack")
-            entry = self._pack.add(btype, bid, sealed, raw_len)
-            self._pending.chunks[bid] = (self._pack_no, entry.offset, entry.length, raw_len, btype)
-            self.bytes_stored += len(sealed)
-            if self._pack.size >= TARGET_SIZE:
-                self._finish_pack()
+    def _write_blob(self, btype: int, bid: bytes, sealed: bytes, raw_len: int) -> None:
+        if self._pack is None:
+            self._pack = PackWriter(self.vault.root, self.cipher)
+            self._pack_no = self._serial("pack")
+        entry = self._pack.add(btype, bid, sealed, raw_len)
+        self._pending.chunks[bid] = (self._pack_no, entry.offset, entry.length, raw_len, btype)
+        self.bytes_stored += len(sealed)
+        if self._pack.size >= TARGET_SIZE:
+            self._finish_pack()
 
     def _finish_pack(self) -> None:
         pack_id, size = self._pack.finish()
@@ -393,12 +465,12 @@ class WriteSession:
     # -- commit --------------------------------------------------------------------------
 
     def _maybe_commit(self) -> None:
+        self._adopt_dictionary()
         if self._finished_packs or time.monotonic() - self._last_commit >= COMMIT_INTERVAL:
             self.commit()
 
     def commit(self) -> None:
         """Make everything stored so far durable and visible (one LMDB transaction)."""
-        self._drain(0)
         if self._pack is not None:
             self._finish_pack()
         p = self._pending
@@ -427,6 +499,8 @@ class WriteSession:
                 txn.put(k, seal("convs", k, json.dumps(rec).encode()), db=db["convs"])
             for k, v in p.sources.items():
                 txn.put(k, seal("sources", k, v), db=db["sources"])
+            for k, v in p.meta.items():
+                txn.put(k, v, db=db["meta"])
             for kind, value in self._counters.items():
                 txn.put(b"next:" + kind.encode(), U64.pack(value), db=db["meta"])
             txn.put(b"generation", U64.pack(generation(txn, db["meta"]) + 1), db=db["meta"])

@@ -74,3 +74,15 @@ def test_v1_manifest_vector_decodes_and_reencodes_identically():
     assert files[0].name == "a/b.jsonl" and files[0].size == 5
     assert files[0].sha256 == hashlib.sha256(b"hello").digest()
     assert M.encode(meta, files) == raw
+
+
+def test_v1_vault_covers_every_compression_kind(kat_vault):
+    """The pinned vault holds stored, zstd and zstd-with-dictionary blobs, so all three stay readable."""
+    from vault.pack import read_header
+    vault = Vault.open(kat_vault, passphrase=VECTORS["passphrase"])
+    kinds = set()
+    for p in (kat_vault / "packs").rglob("*"):
+        if p.is_file():
+            data = p.read_bytes()
+            kinds |= {data[e.offset + 1] for e in read_header(p, bytes.fromhex(p.name), BlobCipher(vault.keys.blob))}
+    assert kinds == {0, 1, 2}

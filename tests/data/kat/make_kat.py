@@ -17,6 +17,7 @@ from vault import ConversationSnapshot, RawFile  # noqa: E402
 from vault import keys as K  # noqa: E402
 from vault import manifest as M  # noqa: E402
 from vault.blob import DATA, BlobCipher  # noqa: E402
+from vault import writer as W  # noqa: E402
 from vault.vault import Vault  # noqa: E402
 
 PASSPHRASE = "aifs known-answer vault v1"
@@ -27,8 +28,14 @@ def main() -> None:
     if out.exists():
         sys.exit(f"{out} exists; known-answer data is never regenerated")
     vault, recovery = Vault.create(out, PASSPHRASE, K.KdfParams(1, 1024, 1))
-    big = b"".join(b'{"type":"user","n":%d,"text":"known answer line %d"}\n' % (i, i * 7)
-                   for i in range(4000))
+    W.DICT_SAMPLE_BYTES = 256 << 10  # train the zstd dictionary on this small vault too
+    import random
+    r = random.Random(7)
+    words = [bytes(r.choices(range(97, 123), k=r.randint(2, 9))) for _ in range(400)]
+    big = b"".join(b'{"type":"user","n":%d,"text":"%s"}\n' % (i, b" ".join(r.choices(words, k=12)))
+                   for i in range(12000))
+    filler = (RawFile("filler.jsonl", data=b"".join(
+        b'{"type":"assistant","text":"%s"}\n' % b" ".join(r.choices(words, k=20)) for _ in range(6000))),)
     convs = {}
     with vault.writer() as w:
         w.store(ConversationSnapshot("claude-code", "kat-1", "Known answer one",
@@ -38,12 +45,16 @@ def main() -> None:
         w.store(ConversationSnapshot("codex", "kat-2", "Known answer two",
                                      (RawFile("rollout.jsonl", data=b'{"type":"session_meta"}\n'),),
                                      org="kat-host"))
+        w.store(ConversationSnapshot("codex", "kat-3", "Known answer three", filler, org="kat-host"))
+    # closing the session waited for the dictionary training and stored the dictionary
     with vault.writer() as w:
         w.store(ConversationSnapshot("claude-code", "kat-1", "Known answer one, grown",
                                      (RawFile("kat-1.jsonl", data=big + b'{"grown":true}\n'),
                                       RawFile("subagents/agent-x.jsonl", data=b'{"a":1}\n')),
                                      org="kat-host"))
     with vault.reader() as rd:
+        with rd.index.env.begin() as txn:
+            assert txn.get(b"zdict:current", db=rd.index.db["meta"]), "no dictionary trained"
         for c in rd.conversations():
             convs[c.native_id] = {
                 "provider": c.provider, "org": c.org, "title": c.title,
