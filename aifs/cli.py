@@ -149,6 +149,9 @@ def cmd_collect(args, config) -> int:
             print(f"error: {e['collector']}: {e['path']}: {e['reason']}", file=sys.stderr)
         print(f"{summary.seen} conversations seen: {summary.new} new, {summary.changed} changed, "
               f"{summary.unchanged} unchanged, {summary.failed} failed")
+        if summary.deleted_upstream:
+            print(f"{summary.deleted_upstream} conversations are gone at their source "
+                  "(kept in the vault, marked deleted upstream)")
         print(f"read {_human(summary.bytes_read)}, stored {_human(summary.bytes_stored)} "
               f"in {summary.seconds:.2f} s")
     return 1 if summary.failed else 0

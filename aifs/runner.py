@@ -21,14 +21,16 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class CollectSummary:
-    """Counts of one run. ``seen`` = new + changed + unchanged + failed; bytes are raw bytes
-    read from sources and bytes added to the vault (compressed + encrypted)."""
+    """Counts of one run. ``seen`` = new + changed + unchanged + failed; ``deleted_upstream``
+    counts stored conversations newly found gone at their source (kept, flagged); bytes are
+    raw bytes read from sources and bytes added to the vault (compressed + encrypted)."""
 
     seen: int = 0
     new: int = 0
     changed: int = 0
     unchanged: int = 0
     failed: int = 0
+    deleted_upstream: int = 0
     bytes_read: int = 0
     bytes_stored: int = 0
     seconds: float = 0.0
@@ -54,19 +56,27 @@ def collect(writer, collectors: dict, ctx_for: Callable[[str], CollectContext], 
     summary = CollectSummary()
     start = time.monotonic()
     plan: list[tuple[str, object, CollectContext, list[SourceItem]]] = []
+    complete: set[str] = set()  # collectors whose source exists and was listed without error
     for name, collector in collectors.items():
         ctx = ctx_for(name)
         items: list[SourceItem] = []
+        listed = False
         try:
+            listed = bool(collector.locate(ctx))
             for found in collector.discover(ctx):
                 if isinstance(found, ItemError):
                     _fail(summary, name, found.path, found.reason)
+                    listed = False  # an item we could not list must not look deleted
                 else:
                     items.append(found)
         except OSError as e:
             _fail(summary, name, str(e.filename or name), e.strerror or str(e))
+            listed = False
         except ItemError as e:
             _fail(summary, name, e.path, e.reason)
+            listed = False
+        if listed:
+            complete.add(name)
         plan.append((name, collector, ctx, items))
     total, done = sum(len(p[3]) for p in plan), 0
     for name, collector, ctx, items in plan:
@@ -80,6 +90,8 @@ def collect(writer, collectors: dict, ctx_for: Callable[[str], CollectContext], 
             counts[status] += 1
             if progress:
                 progress(name, done, total)
+        if name in complete:
+            summary.deleted_upstream += writer.mark_missing_sources(name, (i.key for i in items))
     writer.commit()
     summary.seconds = round(time.monotonic() - start, 3)
     return summary

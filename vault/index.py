@@ -14,7 +14,10 @@ is ``nonce:12 | AES-256-GCM(x) | tag:16`` under the index key with AAD = db name
     conv_ids   mac(provider NUL org NUL native_id):32 -> conv_serial:u64
     conv_dir   provider_serial:u32 | conv_serial:u64 -> b""       (directory listing order)
     versions   version_serial:u64 -> enc(manifest, see vault/manifest.py)
-    sources    mac(b"src" NUL collector NUL item key):32 -> enc(JSON source state)
+    sources    mac(b"src-collector" NUL collector)[:8] | mac(b"src" NUL collector NUL item key)[:24]
+               -> mac(stamps):32 | conv_serial:u64
+               (stamps = lines "path NUL ino NUL size NUL mtime_ns NUL ctime_ns"; a MAC, so
+               equal stamps can be recognised without storing or decrypting any path)
 
 ``mac(x)`` is keyed BLAKE3 (32 bytes) under the index-mac subkey: keys reveal nothing about titles,
 paths or ids to someone holding the vault without a key. Chunk ids are already MACs.

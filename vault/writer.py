@@ -75,12 +75,14 @@ class _Pending:
     versions: dict[int, bytes] = field(default_factory=dict)
     dirs: dict[bytes, bytes] = field(default_factory=dict)        # dirs key -> plaintext value
     dir_names: dict[bytes, int] = field(default_factory=dict)
-    sources: dict[bytes, bytes] = field(default_factory=dict)     # key -> plaintext JSON
+    sources: dict[bytes, bytes] = field(default_factory=dict)     # key -> stamps mac | conv serial
     meta: dict[bytes, bytes] = field(default_factory=dict)        # meta db key -> value
+    drop_sources: set[bytes] = field(default_factory=set)
 
     def __bool__(self) -> bool:
         return any((self.chunks, self.packs, self.convs, self.conv_ids, self.conv_dir,
-                    self.versions, self.dirs, self.dir_names, self.sources, self.meta))
+                    self.versions, self.dirs, self.dir_names, self.sources, self.meta,
+                    self.drop_sources))
 
 
 class WriteSession:
@@ -204,24 +206,60 @@ class WriteSession:
 
     # -- source state -------------------------------------------------------------------
 
+    def _source_prefix(self, collector: str) -> bytes:
+        return self.crypto.mac(b"src-collector\0" + collector.encode())[:8]
+
     def _source_key(self, collector: str, key: str) -> bytes:
-        return self.crypto.mac(b"src\0" + collector.encode() + b"\0" + key.encode())
+        return self._source_prefix(collector) + self.crypto.mac(
+            b"src\0" + collector.encode() + b"\0" + key.encode())[:24]
+
+    def mark_missing_sources(self, collector: str, seen_keys: Iterable[str],
+                             when: float | None = None) -> int:
+        """Flag ``deleted_upstream_at`` on every conversation this collector stored before
+        whose item is not in ``seen_keys`` (its source is gone: e.g. Claude Code's 30-day
+        cleanup). The conversation and all its versions stay. Their source records are
+        dropped, so a source that comes back is read again and clears the flag.
+        Returns how many conversations were newly flagged."""
+        prefix = self._source_prefix(collector)
+        seen = {self._source_key(collector, k) for k in seen_keys}
+        gone: list[tuple[bytes, int]] = []
+        with self.index.env.begin() as txn:
+            cur = txn.cursor(db=self.index.db["sources"])
+            if cur.set_range(prefix):
+                for k, v in cur:
+                    if not k.startswith(prefix):
+                        break
+                    if bytes(k) not in seen and bytes(k) not in self._pending.sources:
+                        gone.append((bytes(k), U64.unpack(v[32:40])[0]))
+        flagged = 0
+        for k, serial in gone:
+            self._pending.drop_sources.add(k)
+            record = self._conv_record(serial) if serial else None
+            if record is not None and not record.get("deleted_upstream_at"):
+                self._pending.convs[serial] = dict(record, deleted_upstream_at=when or time.time())
+                flagged += 1
+        return flagged
+
+    def _stamps_mac(self, stamps: Iterable[SourceStamp]) -> bytes:
+        text = "\n".join(f"{s.path}\0{s.ino}\0{s.size}\0{s.mtime_ns}\0{s.ctime_ns}" for s in stamps)
+        return self.crypto.mac(b"stamps\0" + text.encode("utf-8", "surrogateescape"))
 
     def source_unchanged(self, collector: str, key: str, stamps: Iterable[SourceStamp]) -> bool:
-        """True if ``stamps`` equal what was recorded when this item was last stored."""
+        """True if ``stamps`` equal what was recorded when this item was last stored.
+
+        Costs one MAC and one LMDB read: no decryption, no parsing.
+        """
         skey = self._source_key(collector, key)
         raw = self._pending.sources.get(skey)
         if raw is None:
-            raw = self._get_enc("sources", skey)
-        if raw is None:
-            return False
-        return json.loads(raw)["stamps"] == [list(_stamp_tuple(s)) for s in stamps]
+            raw = self._get("sources", skey)
+        return raw is not None and bytes(raw[:32]) == self._stamps_mac(stamps)
 
     def record_source(self, collector: str, key: str, stamps: Iterable[SourceStamp],
                       conversation_serial: int | None) -> None:
         """Remember ``stamps`` for an item (committed with the next commit)."""
-        state = {"stamps": [list(_stamp_tuple(s)) for s in stamps], "conv": conversation_serial}
-        self._pending.sources[self._source_key(collector, key)] = json.dumps(state).encode()
+        self._pending.sources[self._source_key(collector, key)] = (
+            self._stamps_mac(stamps) + U64.pack(conversation_serial or 0))
 
     # -- storing -------------------------------------------------------------------------
 
@@ -497,8 +535,10 @@ class WriteSession:
             for serial, rec in p.convs.items():
                 k = U64.pack(serial)
                 txn.put(k, seal("convs", k, json.dumps(rec).encode()), db=db["convs"])
+            for k in p.drop_sources:
+                txn.delete(k, db=db["sources"])
             for k, v in p.sources.items():
-                txn.put(k, seal("sources", k, v), db=db["sources"])
+                txn.put(k, v, db=db["sources"])
             for k, v in p.meta.items():
                 txn.put(k, v, db=db["meta"])
             for kind, value in self._counters.items():
