@@ -241,10 +241,30 @@ def _detach_stdio() -> None:
     os.close(null)
 
 
+def log_path() -> str:
+    """Where a background mount server logs: ``platformdirs.user_state_dir("aifs")/mount.log``."""
+    import platformdirs
+    return os.path.join(platformdirs.user_state_dir("aifs"), "mount.log")
+
+
+def _log_to_file() -> None:
+    """Send the server's log records (same level as the CLI chose) to :func:`log_path`."""
+    target = log_path()
+    try:
+        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        handler = logging.StreamHandler(os.fdopen(fd, "a", buffering=1))
+    except OSError:
+        return  # logging is best effort; the mount itself must not fail for it
+    handler.setFormatter(logging.Formatter("%(asctime)s aifs mount[%(process)d]: %(levelname)s: %(message)s"))
+    logging.getLogger().handlers[:] = [handler]
+
+
 def _child(fd: int, reader_factory: ReaderFactory, render_markdown: RenderMarkdown, path: str,
            options: set[str], allow_other: bool) -> int:
     os.setsid()
     _detach_stdio()
+    _log_to_file()
     reported = False
 
     def ready() -> None:
