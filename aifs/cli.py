@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from vault import (BadCredentials, IntegrityError, UnsupportedFormat, VaultError,
+from vault import (BadCredentials, IntegrityError, StorageError, UnsupportedFormat, VaultError,
                    VaultExists, VaultLocked, VaultNotFound)
 from vault.vault import Vault
 
@@ -47,6 +47,7 @@ EXIT_CODES: list[tuple[type[BaseException], int]] = [
     (BadCredentials, 5),
     (CredentialError, 5),
     (VaultLocked, 6),
+    (StorageError, 7),
     (UnsupportedFormat, 7),
     (IntegrityError, 7),
     (VaultError, 7),
@@ -70,6 +71,11 @@ def _human(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
     return str(n)
+
+
+def _valid(text: str) -> str:
+    """Text that can be printed as UTF-8: lone surrogates become U+FFFD."""
+    return text.encode("utf-8", "replace").decode("utf-8") if text else text
 
 
 def _printable(text: str) -> str:
@@ -161,7 +167,8 @@ def cmd_ls(args, config) -> int:
     vault = _open_vault(args, config)
     with vault.reader() as reader:
         convs = reader.conversations()
-    rows = [{"org": c.org, "provider": c.provider, "title": c.title, "id": c.native_id,
+    rows = [{"org": _valid(c.org), "provider": c.provider, "title": _valid(c.title),
+             "id": _valid(c.native_id),
              "versions": len(c.version_serials),
              "last_capture": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(c.last_captured_at)),
              "deleted_upstream_at": c.deleted_upstream_at}
@@ -198,10 +205,11 @@ def cmd_check(args, config) -> int:
 
 
 def cmd_mount(args, config) -> int:
-    from .mount import mount
+    from .mount import check_mountpoint, mount
     from .registry import load_collectors
     from .render import make_renderer
 
+    check_mountpoint(args.mountpoint)  # before the passphrase prompt
     vault = _open_vault(args, config)
     vault.reader().close()  # fail here, in the foreground, if the index cannot be opened
     renderer = make_renderer(load_collectors())

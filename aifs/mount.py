@@ -117,6 +117,13 @@ def _check_fuse() -> None:
                          EXIT_FUSE_UNAVAILABLE)
 
 
+def check_mountpoint(mountpoint: str | os.PathLike[str]) -> None:
+    """Raise :class:`MountError` unless FUSE is usable and ``mountpoint`` is an empty,
+    unmounted directory (so the CLI can say so before asking for a passphrase)."""
+    _check_fuse()
+    _check_mountpoint(_canonical(os.fspath(mountpoint)))
+
+
 def _check_mountpoint(path: str) -> None:
     fstype = _mounts().get(_canonical(path))
     if fstype is not None:
@@ -263,6 +270,7 @@ def _log_to_file() -> None:
 def _child(fd: int, reader_factory: ReaderFactory, render_markdown: RenderMarkdown, path: str,
            options: set[str], allow_other: bool) -> int:
     os.setsid()
+    os.chdir("/")  # do not pin the directory we were started from (e.g. a USB stick)
     _detach_stdio()
     _log_to_file()
     reported = False

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from collectors import CollectContext, ItemError, SourceItem
+from vault import VaultError
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +99,10 @@ def collect(writer, collectors: dict, ctx_for: Callable[[str], CollectContext], 
 
 
 def _one(writer, name, collector, ctx, item: SourceItem, org: str, summary: CollectSummary) -> str:
-    if writer.source_unchanged(name, item.key, item.stamps):
-        summary.unchanged += 1
-        return "unchanged"
     try:
+        if writer.source_unchanged(name, item.key, item.stamps):
+            summary.unchanged += 1
+            return "unchanged"
         snap = collector.read(item, ctx)
         if not snap.org:
             snap = dataclasses.replace(snap, org=org)
@@ -109,8 +110,15 @@ def _one(writer, name, collector, ctx, item: SourceItem, org: str, summary: Coll
     except ItemError as e:
         _fail(summary, name, e.path, e.reason)
         return "failed"
-    except OSError as e:
+    except OSError as e:  # reading the source (vault-side failures are VaultErrors)
         _fail(summary, name, str(e.filename or item.key), e.strerror or str(e))
+        return "failed"
+    except VaultError:
+        raise  # the vault cannot take more writes (disk full …): stop, keep what is committed
+    except Exception as e:  # a collector bug on one odd item must not stop the run
+        log.debug("%s %s failed", name, item.key, exc_info=True)
+        _fail(summary, name, item.stamps[0].path if item.stamps else item.key,
+              f"unexpected {type(e).__name__} (run with --debug for details)")
         return "failed"
     for w in snap.warnings:
         log.info("%s %s: %s", name, item.key, w)

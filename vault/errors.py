@@ -7,6 +7,8 @@ Tree::
     ├── VaultExists            `create` refused: something is already there
     ├── BadCredentials         wrong passphrase or recovery key (no key slot opened)
     ├── VaultLocked            another process holds the writer lock
+    ├── StorageError           writing to the vault failed (disk full, I/O error); the
+    │                          session stops, the last commit stays intact
     ├── UnsupportedFormat      written by a newer/unknown format version
     └── IntegrityError         stored bytes fail authentication or do not parse
         └── MissingData        a pack or blob the index points to is not there
@@ -35,6 +37,11 @@ class BadCredentials(VaultError):
 
 class VaultLocked(VaultError):
     """Another process holds the single-writer lock (``lock`` file, ``flock``)."""
+
+
+class StorageError(VaultError):
+    """Writing a pack or the index failed (``OSError`` underneath, e.g. ENOSPC). The write
+    session is unusable afterwards; everything committed before stays intact."""
 
 
 class UnsupportedFormat(VaultError):

@@ -5,9 +5,9 @@ rebuilt from packs alone) and encrypted in the ``versions`` LMDB database (for f
 
 Manifest ``Layout:`` (little-endian)::
 
-    magic:4 = b"AMF1" | meta_len:u32 | meta:meta_len (UTF-8 JSON object, keys below)
+    magic:4 = b"AMF1" | meta_len:u32 | meta:meta_len (ASCII JSON object, keys below)
     | nfiles:u32 | nfiles x file
-    file = name_len:u16 | name:name_len (UTF-8, relative POSIX path) | size:u64
+    file = name_len:u16 | name:name_len (UTF-8 with surrogatepass, relative POSIX path) | size:u64
            | mtime_ns:i64 | sha256:32 | nchunks:u32 | nchunks x (chunk_id:32 | length:u32)
 
 JSON keys of ``meta``: ``serial``, ``conversation_serial``, ``name`` (version name),
@@ -22,7 +22,7 @@ import struct
 from itertools import accumulate
 
 from .errors import IntegrityError, UnsupportedFormat
-from .model import FileEntry, VersionInfo
+from .model import FileEntry, VersionInfo, bytes_text, text_bytes
 
 MAGIC = b"AMF1"
 U32 = struct.Struct("<I")
@@ -40,10 +40,10 @@ def make_entry(name: str, size: int, sha256: bytes, mtime_ns: int,
 
 def encode(meta: dict, files: list[FileEntry]) -> bytes:
     """Encode a manifest (Layout in the module docstring)."""
-    m = json.dumps(meta, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    m = json.dumps(meta, ensure_ascii=True, sort_keys=True, separators=(",", ":")).encode()
     out = [MAGIC, U32.pack(len(m)), m, U32.pack(len(files))]
     for f in files:
-        name = f.name.encode()
+        name = text_bytes(f.name)
         out.append(_NAME_LEN.pack(len(name)))
         out.append(name)
         out.append(_SIZE_MTIME_SHA.pack(f.size, f.mtime_ns, f.sha256, len(f.chunks)))
@@ -65,7 +65,7 @@ def decode(data: bytes, where: str = "manifest") -> tuple[dict, list[FileEntry]]
         for _ in range(nfiles):
             (nlen,) = _NAME_LEN.unpack_from(data, pos)
             pos += 2
-            name = data[pos:pos + nlen].decode()
+            name = bytes_text(data[pos:pos + nlen])
             pos += nlen
             size, mtime_ns, sha, nchunks = _SIZE_MTIME_SHA.unpack_from(data, pos)
             pos += _SIZE_MTIME_SHA.size

@@ -15,6 +15,17 @@ from pathlib import Path
 from typing import Any, Mapping
 
 
+def text_bytes(text: str) -> bytes:
+    """Encode any Python ``str`` losslessly: UTF-8, with lone surrogates (from JSON such as
+    ``"\\ud83c"`` or from undecodable file names) kept via ``surrogatepass``."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def bytes_text(data: bytes) -> str:
+    """The inverse of :func:`text_bytes`."""
+    return data.decode("utf-8", "surrogatepass")
+
+
 @dataclass(frozen=True, slots=True)
 class SourceStamp:
     """What one ``stat`` says of a source file; equal stamps mean "unchanged, skip it".

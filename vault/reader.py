@@ -19,7 +19,7 @@ from . import manifest as M
 from .blob import BlobCipher
 from .errors import IntegrityError, MissingData
 from .index import CHUNK_LOC, PACK_REC, U32, U64, Index, IndexCrypto, generation, load_dictionary
-from .model import ConversationInfo, FileEntry, VersionInfo
+from .model import ConversationInfo, FileEntry, VersionInfo, bytes_text
 from .pack import pack_path
 
 CACHE_BYTES = 64 << 20
@@ -88,12 +88,12 @@ class VaultReader:
 
     def orgs(self) -> list[tuple[int, str]]:
         """Every org: ``[(org_serial, name)]`` sorted by serial."""
-        return [(s, v.decode()) for s, v in self._dirs(b"o")]
+        return [(s, bytes_text(v)) for s, v in self._dirs(b"o")]
 
     def providers(self, org_serial: int) -> list[tuple[int, str]]:
         """The provider folders of one org: ``[(provider_serial, slug)]`` sorted by serial."""
         want = U32.pack(org_serial)
-        return [(s, v[4:].decode()) for s, v in self._dirs(b"p") if v[:4] == want]
+        return [(s, bytes_text(v[4:])) for s, v in self._dirs(b"p") if v[:4] == want]
 
     def provider_location(self, provider_serial: int) -> tuple[int, str]:
         """``(org_serial, slug)`` of a provider folder. Raises :class:`KeyError`."""
@@ -103,7 +103,7 @@ class VaultReader:
         if raw is None:
             raise KeyError(provider_serial)
         v = self.crypto.open("dirs", k, raw)
-        return U32.unpack(v[:4])[0], v[4:].decode()
+        return U32.unpack(v[:4])[0], bytes_text(v[4:])
 
     def _conv_info(self, serial: int, raw: bytes) -> ConversationInfo:
         r = json.loads(self.crypto.open("convs", U64.pack(serial), raw))

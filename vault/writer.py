@@ -28,14 +28,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterable
 
+import lmdb
+
 from . import manifest as M
 from .blob import DATA, DICTIONARY, MANIFEST, BlobCipher, make_dictionary, train_dictionary
 from .chunker import MIN_SIZE, make_chunker
-from .errors import VaultError
+from .errors import StorageError, VaultError
 from .index import CHUNK_LOC, PACK_REC, U32, U64, Index, IndexCrypto, generation, load_dictionary
 from .keys import mac
 from .lock import WriterLock
-from .model import ConversationSnapshot, FileEntry, RawFile, SourceStamp, StoreResult
+from .model import (ConversationSnapshot, FileEntry, RawFile, SourceStamp, StoreResult,
+                    text_bytes)
 from .pack import TARGET_SIZE, PackWriter
 
 log = logging.getLogger(__name__)
@@ -60,7 +63,7 @@ def version_name(captured_at: float, taken: Iterable[str]) -> str:
 
 def conversation_key(provider: str, org: str, native_id: str) -> bytes:
     """The identity of a conversation, before MAC: ``provider NUL org NUL native_id``."""
-    return "\0".join((provider, org, native_id)).encode()
+    return text_bytes("\0".join((provider, org, native_id)))
 
 
 @dataclass
@@ -109,6 +112,7 @@ class WriteSession:
         self._pack: PackWriter | None = None
         self._pack_no: int | None = None
         self._pending = _Pending()
+        self._broken = False
         self._zdict = None
         self._samples: list[bytes] | None = []
         self._sample_bytes = 0
@@ -138,7 +142,7 @@ class WriteSession:
         previous commit stays intact.
         """
         try:
-            if commit:
+            if commit and not self._broken:
                 if self._train is not None:
                     self._train.exception()  # wait: a trained dictionary is worth keeping
                     self._adopt_dictionary()
@@ -207,11 +211,11 @@ class WriteSession:
     # -- source state -------------------------------------------------------------------
 
     def _source_prefix(self, collector: str) -> bytes:
-        return self.crypto.mac(b"src-collector\0" + collector.encode())[:8]
+        return self.crypto.mac(b"src-collector\0" + text_bytes(collector))[:8]
 
     def _source_key(self, collector: str, key: str) -> bytes:
         return self._source_prefix(collector) + self.crypto.mac(
-            b"src\0" + collector.encode() + b"\0" + key.encode())[:24]
+            b"src\0" + text_bytes(collector) + b"\0" + text_bytes(key))[:24]
 
     def mark_missing_sources(self, collector: str, seen_keys: Iterable[str],
                              when: float | None = None) -> int:
@@ -242,7 +246,7 @@ class WriteSession:
 
     def _stamps_mac(self, stamps: Iterable[SourceStamp]) -> bytes:
         text = "\n".join(f"{s.path}\0{s.ino}\0{s.size}\0{s.mtime_ns}\0{s.ctime_ns}" for s in stamps)
-        return self.crypto.mac(b"stamps\0" + text.encode("utf-8", "surrogateescape"))
+        return self.crypto.mac(b"stamps\0" + text_bytes(text))
 
     def source_unchanged(self, collector: str, key: str, stamps: Iterable[SourceStamp]) -> bool:
         """True if ``stamps`` equal what was recorded when this item was last stored.
@@ -305,9 +309,10 @@ class WriteSession:
         status = "changed"
         if record is None:
             status = "new"
-            org_serial = self._dir_serial(b"o", snap.org.encode(), snap.org.encode())
-            prov_serial = self._dir_serial(b"p", U32.pack(org_serial) + snap.provider.encode(),
-                                           U32.pack(org_serial) + snap.provider.encode())
+            org_name, prov_name = text_bytes(snap.org), text_bytes(snap.provider)
+            org_serial = self._dir_serial(b"o", org_name, org_name)
+            prov_serial = self._dir_serial(b"p", U32.pack(org_serial) + prov_name,
+                                           U32.pack(org_serial) + prov_name)
             serial = self._serial("conversation")
             record = {"serial": serial, "provider": snap.provider, "org": snap.org,
                       "native_id": snap.native_id, "provider_serial": prov_serial,
@@ -485,14 +490,20 @@ class WriteSession:
     # -- packs ---------------------------------------------------------------------------
 
     def _write_blob(self, btype: int, bid: bytes, sealed: bytes, raw_len: int) -> None:
-        if self._pack is None:
-            self._pack = PackWriter(self.vault.root, self.cipher)
-            self._pack_no = self._serial("pack")
-        entry = self._pack.add(btype, bid, sealed, raw_len)
-        self._pending.chunks[bid] = (self._pack_no, entry.offset, entry.length, raw_len, btype)
-        self.bytes_stored += len(sealed)
-        if self._pack.size >= TARGET_SIZE:
-            self._finish_pack()
+        if self._broken:
+            raise StorageError("an earlier write to the vault failed; this session stopped")
+        try:
+            if self._pack is None:
+                self._pack = PackWriter(self.vault.root, self.cipher)
+                self._pack_no = self._serial("pack")
+            entry = self._pack.add(btype, bid, sealed, raw_len)
+            self._pending.chunks[bid] = (self._pack_no, entry.offset, entry.length, raw_len, btype)
+            self.bytes_stored += len(sealed)
+            if self._pack.size >= TARGET_SIZE:
+                self._finish_pack()
+        except OSError as e:
+            self._broken = True
+            raise StorageError(f"writing a pack failed: {e.strerror or e}") from e
 
     def _finish_pack(self) -> None:
         pack_id, size = self._pack.finish()
@@ -508,7 +519,18 @@ class WriteSession:
             self.commit()
 
     def commit(self) -> None:
-        """Make everything stored so far durable and visible (one LMDB transaction)."""
+        """Make everything stored so far durable and visible (one LMDB transaction).
+
+        Raises :class:`StorageError` if the pack or the index cannot be written."""
+        if self._broken:
+            raise StorageError("an earlier write to the vault failed; this session stopped")
+        try:
+            self._commit()
+        except (OSError, lmdb.Error) as e:
+            self._broken = True
+            raise StorageError(f"committing to the vault failed: {e}") from e
+
+    def _commit(self) -> None:
         if self._pack is not None:
             self._finish_pack()
         p = self._pending
