@@ -191,7 +191,7 @@ def test_umount_of_a_stale_mount(mounted):
     proc.wait(timeout=10)
     with pytest.raises(OSError) as e:
         os.listdir(mnt)
-    assert e.value.errno == errno.ENOTCONN
+    assert e.value.errno in (errno.ENOTCONN, errno.ECONNABORTED)  # the kernel says either
     with pytest.raises(MountError) as me:
         mount(lambda: None, render_markdown, mnt, foreground=True, allow_other=False)
     assert me.value.exit_code == EXIT_MOUNTPOINT_BUSY and "aifs umount" in str(me.value)
