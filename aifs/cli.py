@@ -323,7 +323,10 @@ def main(argv: list[str] | None = None) -> int:
         code = _exit_code(e)
         if code is None:
             raise
-        print(f"aifs: {e}", file=sys.stderr)
+        hint = ""
+        if isinstance(e, VaultNotFound) and args.command != "init":
+            hint = " (create one with `aifs init`, or point --vault / AIFS_VAULT at it)"
+        print(f"aifs: {e}{hint}", file=sys.stderr)
         return code
 
 
