@@ -35,7 +35,10 @@ def db_stamps(path: Path) -> tuple[SourceStamp, ...]:
     stamps = [SourceStamp.of(path)]
     wal = Path(os.fspath(path) + "-wal")
     if wal.exists():
-        stamps.append(SourceStamp.of(wal))
+        w = SourceStamp.of(wal)
+        # SQLite run as root fchowns the -wal on every open, even read-only, which moves its
+        # ctime: leave ctime out so reading does not make the item look changed.
+        stamps.append(SourceStamp(w.path, w.ino, w.size, w.mtime_ns, 0))
     return tuple(stamps)
 
 
