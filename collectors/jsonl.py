@@ -34,6 +34,7 @@ __all__ = [
     "JsonLine",
     "iter_jsonl",
     "iter_jsonl_stream",
+    "parse_object",
     "read_jsonl",
 ]
 
@@ -150,19 +151,24 @@ def read_jsonl(data: bytes) -> tuple[list[JsonLine], list[BadLine]]:
     return good, bad
 
 
-def _parse(number: int, line: bytes) -> JsonLine | BadLine:
-    reason: str | None = None
-    value: Any = None
+def parse_object(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """``(object, None)`` if ``line`` (one line, without terminator) is a UTF-8 JSON object,
+    else ``(None, reason)`` with one of the reasons in the module docstring."""
     try:
         value = json.loads(line.decode("utf-8"))
     except UnicodeDecodeError:
-        reason = _NOT_UTF8
+        return None, _NOT_UTF8
     except RecursionError:
-        reason = _TOO_DEEP
+        return None, _TOO_DEEP
     except ValueError:  # json.JSONDecodeError is a ValueError
-        reason = _NOT_JSON
-    if reason is None and not isinstance(value, dict):
-        reason = _NOT_OBJECT
-    if reason is not None:
-        return BadLine(number, len(line), reason)
+        return None, _NOT_JSON
+    if not isinstance(value, dict):
+        return None, _NOT_OBJECT
+    return value, None
+
+
+def _parse(number: int, line: bytes) -> JsonLine | BadLine:
+    value, reason = parse_object(line)
+    if value is None:
+        return BadLine(number, len(line), reason or _NOT_JSON)
     return JsonLine(number, value, len(line))

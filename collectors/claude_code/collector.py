@@ -42,11 +42,13 @@ from .. import markdown as md
 from ..base import CollectContext, SourceItem
 from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, io_error, list_dir, regular_file, short_hash, walk_files
-from ..jsonl import BadLine, iter_jsonl_stream
+from ..jsonl import iter_jsonl_stream
+from ..scan import file_reader, torn_last_line
 from .config import CONFIG_ID, CONFIG_TITLE, DENIED, find_config_files, render_config
 from .history import HISTORY_NAME, HISTORY_TITLE, HistoryScanner, render_history
+from .metadata import SessionMetaScanner
 from .render import render_session
-from .transcript import SessionInfo, SessionScanner
+from .transcript import SessionInfo
 
 __all__ = ["ClaudeCodeCollector"]
 
@@ -184,27 +186,32 @@ class ClaudeCodeCollector:
     def _read_session(self, hint: _Hint) -> ConversationSnapshot:
         main = hint.files[0]
         stem = main.name[: -len(".jsonl")]
-        scanner = SessionScanner()
+        path = str(main.path)
+        # Metadata from a byte scan that parses only the lines that matter (metadata.py).
+        scanner = SessionMetaScanner(
+            stem if hint.kind == "session" else None, MAX_SCAN_LINE, file_reader(path)
+        )
         try:
-            with open(main.path, "rb") as stream:
-                for line in iter_jsonl_stream(stream, max_line_bytes=MAX_SCAN_LINE):
-                    scanner.feed(line)
+            with open(path, "rb", buffering=0) as stream:
                 st = os.fstat(stream.fileno())
+                scanner.scan(stream.readinto, st.st_size)
+            info = scanner.finish()
         except OSError as exc:
             raise io_error(main.path, exc) from None
-        info = scanner.finish(stem if hint.kind == "session" else None)
         warnings = [bad.warning for bad in info.bad]
         raw = [RawFile(main.name, path=main.path, mtime_ns=st.st_mtime_ns)]
         for extra in hint.files[1:]:
             try:
                 extra_st = os.stat(extra.path)
                 if extra.name.endswith(".jsonl"):
-                    warnings.extend(f"{extra.name} {bad.warning}" for bad in _bad_lines(extra.path))
+                    torn = torn_last_line(extra.path, MAX_SCAN_LINE)
+                    if torn is not None:
+                        warnings.append(f"{extra.name} {torn.warning}")
             except OSError as exc:
                 warnings.append(f"{extra.name}: {io_error(extra.path, exc).reason}")
                 continue
             raw.append(RawFile(extra.name, path=extra.path, mtime_ns=extra_st.st_mtime_ns))
-        log.debug("read %s: %d records, %d files", main.path, info.records, len(raw))
+        log.debug("read %s: %d bytes, %d files", main.path, scanner.size, len(raw))
         links, attributes = _relations(hint, info, stem)
         return ConversationSnapshot(
             provider=PROVIDER,
@@ -213,7 +220,7 @@ class ClaudeCodeCollector:
             files=tuple(raw),
             created_at=info.created_at,
             updated_at=info.updated_at if info.updated_at is not None else st.st_mtime,
-            source_path=str(main.path),
+            source_path=path,
             links=links,
             attributes=attributes,
             warnings=tuple(warnings),
@@ -326,15 +333,6 @@ def _expand(value: str, home: Path) -> Path:
 
 def _stamps(files: tuple[FoundFile, ...] | list[FoundFile]) -> tuple[SourceStamp, ...]:
     return tuple(SourceStamp.of(f.path, f.st) for f in files)
-
-
-def _bad_lines(path: Path) -> list[BadLine]:
-    with open(path, "rb") as stream:
-        return [
-            line
-            for line in iter_jsonl_stream(stream, max_line_bytes=MAX_SCAN_LINE)
-            if isinstance(line, BadLine) and not line.oversized
-        ]
 
 
 def _relations(hint: _Hint, info: SessionInfo, stem: str) -> tuple[dict[str, str], dict[str, Any]]:

@@ -10,11 +10,13 @@ pointing at the pre-compaction leaf. Records without ``uuid`` (``summary``, ``cu
 metadata. One API message may span several consecutive lines sharing ``message.id``.
 Pre-2.1 subagent ("sidechain") runs are inline lines with ``isSidechain: true``.
 
-Two readers of the same records:
+Readers of the same records:
 
-* :class:`SessionScanner` streams a file once for :meth:`read` (title, times, cwd, models,
-  ids, bad lines) in bounded memory;
-* :func:`build_tree` builds the in-memory tree the Markdown renderer walks.
+* :class:`SessionScanner` takes every parsed line (title, times, cwd, models, ids, bad
+  lines); the Markdown renderer uses it for its header;
+* :func:`build_tree` builds the in-memory tree the Markdown renderer walks;
+* :meth:`ClaudeCodeCollector.read` parses only a few lines instead
+  (:class:`~collectors.claude_code.metadata.SessionMetaScanner`), with the same title rules.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ __all__ = [
     "message_id",
     "message_of",
     "prompt_text",
+    "real_prompt_text",
 ]
 
 
@@ -107,16 +110,22 @@ def prompt_text(rec: dict[str, Any]) -> str:
 def is_real_prompt(rec: dict[str, Any]) -> bool:
     """True for a ``user`` record that is something the user typed (not meta, not a command
     echo, not only tool results, not a compaction summary)."""
+    return real_prompt_text(rec) is not None
+
+
+def real_prompt_text(rec: dict[str, Any]) -> str | None:
+    """:func:`prompt_text` of ``rec`` if :func:`is_real_prompt`, else ``None``."""
     if rec.get("type") != "user":
-        return False
+        return None
     if rec.get("isMeta") is True or rec.get("isCompactSummary") is True:
-        return False
+        return None
     if rec.get("isVisibleInTranscriptOnly") is True:
-        return False
-    text = prompt_text(rec).strip()
-    if not text:
-        return False
-    return not text.startswith(_SYNTHETIC_PREFIXES)
+        return None
+    text = prompt_text(rec)
+    stripped = text.strip()
+    if not stripped or stripped.startswith(_SYNTHETIC_PREFIXES):
+        return None
+    return text
 
 
 def _str(value: Any) -> str | None:

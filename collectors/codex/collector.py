@@ -27,10 +27,10 @@ Decisions:
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, Iterator, Mapping
@@ -44,9 +44,11 @@ from ..base import CollectContext, SourceItem
 from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, files_named, io_error, list_dir, walk_files
 from ..jsonl import JsonLine, iter_jsonl_stream
+from ..scan import ReadInto, Reopen, file_reader
 from .history import HISTORY_NAME, HISTORY_TITLE, HistoryScanner, render_history
 from .render import render_rollout
-from .rollout import RolloutInfo, RolloutScanner
+from .metadata import RolloutMetaScanner
+from .rollout import RolloutInfo
 from .zst import ZstdReader, decompress
 
 __all__ = ["CodexCollector", "rollout_id"]
@@ -201,15 +203,17 @@ class CodexCollector:
 
     def _read_session(self, hint: _Hint) -> ConversationSnapshot:
         path = hint.file.path
-        scanner = RolloutScanner()
+        compressed = path.name.endswith(ZST)
+        # Metadata from a byte scan that parses only the lines that matter (metadata.py).
+        scanner = RolloutMetaScanner(MAX_SCAN_LINE, _reopen(path, compressed))
         warnings: list[str] = []
         try:
-            with open(path, "rb") as raw_stream:
+            with open(path, "rb", buffering=0) as raw_stream:
                 st = os.fstat(raw_stream.fileno())
-                warnings.extend(_scan(raw_stream, path.name.endswith(ZST), scanner.feed))
+                warnings.extend(_scan(raw_stream, st.st_size, compressed, scanner))
+            info = scanner.finish()
         except OSError as exc:
             raise io_error(path, exc) from None
-        info = scanner.info
         warnings[:0] = [bad.warning for bad in info.bad]
         index_name = None if info.thread_name else self._index.name(hint.root, hint.native_id)
         title, source = info.title(index_name)
@@ -218,7 +222,7 @@ class CodexCollector:
             warnings.append("no session_meta record")
         elif info.meta_id != file_id:
             warnings.append(f"session_meta id {info.meta_id} differs from the file name's id")
-        log.debug("read %s: %d records", path, info.records)
+        log.debug("read %s: %d bytes", path, scanner.size)
         return ConversationSnapshot(
             provider=PROVIDER,
             native_id=hint.native_id,
@@ -294,22 +298,59 @@ def _expand(value: str, home: Path) -> Path:
     return Path(value)
 
 
-def _scan(stream: BinaryIO, compressed: bool, feed: Any) -> list[str]:
-    """Feed every line of ``stream`` (zstd-decoded when ``compressed``) to ``feed``; warnings
-    for a corrupt or cut-off compressed stream (the lines before the problem are kept)."""
+def _scan(stream: BinaryIO, size: int, compressed: bool, scanner: RolloutMetaScanner) -> list[str]:
+    """Run ``scanner`` over ``stream`` (zstd-decoded when ``compressed``); warnings for a
+    corrupt or cut-off compressed stream (what came before the problem is kept)."""
     if not compressed:
-        for line in iter_jsonl_stream(stream, max_line_bytes=MAX_SCAN_LINE):
-            feed(line)
+        scanner.scan(stream.readinto, size)
         return []
     reader = ZstdReader(stream)
-    count = 0
-    try:
-        for line in iter_jsonl_stream(io.BufferedReader(reader), max_line_bytes=MAX_SCAN_LINE):
-            count += 1
-            feed(line)
-    except zstandard.ZstdError:
-        return [f"compressed data is corrupt after {count} line(s)"]
-    return [] if reader.complete else [f"compressed data is cut off after {count} line(s)"]
+    lines = 0
+    last = 10  # the last byte decoded ("\n" before the start)
+    corrupt = False
+
+    def readinto(buf: bytearray) -> int:
+        nonlocal lines, last, corrupt
+        if corrupt:
+            return 0
+        try:
+            n = reader.readinto(buf)
+        except zstandard.ZstdError:
+            corrupt = True
+            return 0
+        if n:
+            with memoryview(buf) as view:  # buf may itself be a memoryview
+                lines += view[:n].tobytes().count(b"\n")
+                last = view[n - 1]
+        return n
+
+    scanner.scan(readinto)
+    if last != 10:
+        lines += 1  # an unterminated last line
+    if corrupt:
+        return [f"compressed data is corrupt after {lines} line(s)"]
+    return [] if reader.complete else [f"compressed data is cut off after {lines} line(s)"]
+
+
+def _reopen(path: Path, compressed: bool) -> Reopen:
+    """Opens ``path`` again (decoded when ``compressed``), for the scanner's rare re-reads."""
+    if not compressed:
+        return file_reader(path)
+
+    @contextmanager
+    def reopen() -> Iterator[ReadInto]:
+        with open(path, "rb") as stream:
+            reader = ZstdReader(stream)
+
+            def readinto(buf: bytearray) -> int:
+                try:
+                    return reader.readinto(buf)
+                except zstandard.ZstdError:
+                    return 0
+
+            yield readinto
+
+    return reopen
 
 
 def _links(info: RolloutInfo) -> dict[str, str]:

@@ -30,9 +30,11 @@ __all__ = [
     "RESPONSE_ITEM_TYPES",
     "RolloutInfo",
     "RolloutScanner",
+    "apply_session_meta",
     "is_preamble",
     "message_text",
     "normalize",
+    "prompt_title",
 ]
 
 
@@ -163,7 +165,10 @@ class RolloutInfo:
 
 
 class RolloutScanner:
-    """Feed a rollout's lines in order (:meth:`feed`); read :attr:`info` at the end."""
+    """Feed a rollout's lines in order (:meth:`feed`); read :attr:`info` at the end.
+
+    The Markdown renderer uses it. :meth:`CodexCollector.read` parses only a few lines
+    instead (:class:`~collectors.codex.metadata.RolloutMetaScanner`), with the same rules."""
 
     def __init__(self) -> None:
         self.info = RolloutInfo()
@@ -190,39 +195,48 @@ class RolloutScanner:
             model = _str(payload.get("model"))
             if model is not None and model not in info.models:
                 info.models.append(model)
-        elif kind == "event_msg":
-            etype = payload.get("type")
-            if etype == "thread_name_updated":
-                info.thread_name = _str(payload.get("thread_name")) or info.thread_name
-            elif etype == "user_message" and info.prompt is None:
-                self._prompt(_str(payload.get("message")) or "")
-        elif kind == "response_item":
-            if (
-                payload.get("type") in ("message", None)
-                and payload.get("role") == "user"
-                and info.prompt is None
-            ):
-                self._prompt(message_text(payload))
-        elif kind == "message" and payload.get("role") == "user" and info.prompt is None:
-            self._prompt(message_text(payload))
-
-    def _prompt(self, text: str) -> None:
-        if text.strip() and not is_preamble(text):
-            self.info.prompt = title_from_text(text) or None
+        elif kind == "event_msg" and payload.get("type") == "thread_name_updated":
+            info.thread_name = _str(payload.get("thread_name")) or info.thread_name
+        elif info.prompt is None:
+            info.prompt = prompt_title(kind, payload)
 
     def _session_meta(self, payload: dict[str, Any]) -> None:
-        info = self.info
-        info.meta_id = _str(payload.get("id"))
-        info.forked_from = _str(payload.get("forked_from_id"))
-        info.parent_thread = _str(payload.get("parent_thread_id"))
-        info.cwd = _str(payload.get("cwd"))
-        info.cli_version = _str(payload.get("cli_version"))
-        info.originator = _str(payload.get("originator"))
-        info.model_provider = _str(payload.get("model_provider"))
-        info.source = _str(payload.get("source"))
-        git = payload.get("git")
-        if isinstance(git, dict):
-            info.git = {k: v for k, v in git.items() if isinstance(v, (str, int, float, bool))}
-        ts = parse_iso(payload.get("timestamp"))
-        if ts is not None:
-            info.created_at = ts if info.created_at is None else min(info.created_at, ts)
+        apply_session_meta(self.info, payload)
+
+
+def prompt_title(kind: str, payload: dict[str, Any]) -> str | None:
+    """The title form of a record's text if it is a real user prompt (a ``user_message``
+    event, or a user message item or line that is not injected preamble), else ``None``."""
+    if kind == "event_msg":
+        if payload.get("type") != "user_message":
+            return None
+        text = _str(payload.get("message")) or ""
+    elif kind == "response_item":
+        if payload.get("type") not in ("message", None) or payload.get("role") != "user":
+            return None
+        text = message_text(payload)
+    elif kind == "message" and payload.get("role") == "user":
+        text = message_text(payload)
+    else:
+        return None
+    if text.strip() and not is_preamble(text):
+        return title_from_text(text) or None
+    return None
+
+
+def apply_session_meta(info: RolloutInfo, payload: dict[str, Any]) -> None:
+    """Take the first ``session_meta`` payload's fields into ``info``."""
+    info.meta_id = _str(payload.get("id"))
+    info.forked_from = _str(payload.get("forked_from_id"))
+    info.parent_thread = _str(payload.get("parent_thread_id"))
+    info.cwd = _str(payload.get("cwd"))
+    info.cli_version = _str(payload.get("cli_version"))
+    info.originator = _str(payload.get("originator"))
+    info.model_provider = _str(payload.get("model_provider"))
+    info.source = _str(payload.get("source"))
+    git = payload.get("git")
+    if isinstance(git, dict):
+        info.git = {k: v for k, v in git.items() if isinstance(v, (str, int, float, bool))}
+    ts = parse_iso(payload.get("timestamp"))
+    if ts is not None:
+        info.created_at = ts if info.created_at is None else min(info.created_at, ts)

@@ -561,3 +561,139 @@ def test_title_from_text():
     long = "word " * 60
     assert title_from_text(long) == ("word " * 20).strip() + "…"
     assert len(title_from_text("x" * 300)) == 101 and title_from_text(" \n ") == ""
+
+
+# -- read() parses only what it needs -----------------------------------------------------------
+
+
+def _session_lines(sid: str, count: int) -> list[dict]:
+    lines = []
+    parent = None
+    for n in range(count):
+        kind = "user" if n % 2 == 0 else "assistant"
+        rec = {
+            "parentUuid": parent,
+            "isSidechain": False,
+            "cwd": "/home/u/proj",
+            "sessionId": sid,
+            "version": "2.1.1" if n < count - 1 else "2.1.9",
+            "gitBranch": "main",
+            "type": kind,
+            "uuid": f"u{n}",
+            "timestamp": f"2026-01-01T00:{n // 600:02d}:{n // 10 % 60:02d}.{n % 10}00Z",
+        }
+        if kind == "user":
+            text = "first real prompt" if n == 0 else "more words " * 20
+            rec["message"] = {"role": "user", "content": text}
+        else:
+            rec["message"] = {
+                "id": f"msg_{n}",
+                "type": "message",
+                "role": "assistant",
+                "model": "claude-opus-4-5" if n < 4000 else "claude-sonnet-4-5",
+                "content": [{"type": "text", "text": "an answer " * 20}],
+            }
+        lines.append(rec)
+        parent = rec["uuid"]
+    return lines
+
+
+def test_read_json_parses_only_the_lines_it_needs(tmp_path: Path, monkeypatch):
+    sid = "33333333-2222-4333-8444-555555555555"
+    lines = _session_lines(sid, 5000)
+    lines.insert(2500, {"type": "custom-title", "customTitle": "Renamed midway", "sessionId": sid})
+    root = tmp_path / "home" / ".claude" / "projects" / "-p"
+    root.mkdir(parents=True)
+    path = root / f"{sid}.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    assert path.stat().st_size > 2 * (1 << 20)  # several read blocks, lines cut between them
+    ctx = CollectContext(home=tmp_path / "home", env={})
+    item = discover(ctx)[sid]
+
+    calls = []
+    real_loads = json.loads
+
+    def counting_loads(*args, **kwargs):
+        calls.append(1)
+        return real_loads(*args, **kwargs)
+
+    monkeypatch.setattr(json, "loads", counting_loads)
+    snap = collector.read(item, ctx)
+    monkeypatch.undo()
+    assert len(calls) <= 5, len(calls)  # line 1, the title line, the last line (of 5001)
+    assert snap.title == "Renamed midway" and snap.attributes["title_source"] == "custom-title"
+    assert snap.created_at == parse_iso("2026-01-01T00:00:00.000Z")
+    assert snap.updated_at == parse_iso(lines[-1]["timestamp"])
+    assert snap.attributes["version"] == "2.1.9"  # the newest one, from the last line
+    # a bounded sample: the first model and the last record's (not every model in between)
+    assert snap.attributes["models"] == ["claude-opus-4-5", "claude-sonnet-4-5"]
+    assert snap.warnings == ()
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        '{"type":"custom-title","customTitle":"Compact form","sessionId":"S"}',
+        '{"type": "custom-title", "customTitle": "Compact form", "sessionId": "S"}',
+        '{"sessionId": "S", "customTitle": "Compact form", "type"  :\t"custom-title"}',
+    ],
+)
+def test_title_records_are_found_in_any_json_spacing(tmp_path: Path, record: str):
+    sid = "44444444-2222-4333-8444-555555555555"
+    root = tmp_path / "home" / ".claude" / "projects" / "-p"
+    root.mkdir(parents=True)
+    lines = [json.dumps(x) for x in _session_lines(sid, 6)]
+    lines.insert(3, record.replace('"S"', json.dumps(sid)))
+    (root / f"{sid}.jsonl").write_text("\n".join(lines) + "\n")
+    ctx = CollectContext(home=tmp_path / "home", env={})
+    snap = collector.read(discover(ctx)[sid], ctx)
+    if '"type"  :' in record:  # no JSON writer puts a space before the colon
+        assert snap.title == "first real prompt"
+    else:
+        assert snap.title == "Compact form"
+
+
+def test_mid_file_bad_lines_are_left_to_the_renderer(tmp_path: Path):
+    """Contract: read() reports a torn (unparsable) last line, and bad lines among those it
+    parses; it no longer validates every line. The Markdown marks every bad line."""
+    sid = "55555555-2222-4333-8444-555555555555"
+    root = tmp_path / "home" / ".claude" / "projects" / "-p"
+    root.mkdir(parents=True)
+    lines = [json.dumps(x) for x in _session_lines(sid, 6)]
+    lines.insert(3, '{"type": "user", "message": {"content": "corrupt')
+    path = root / f"{sid}.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    ctx = CollectContext(home=tmp_path / "home", env={})
+    snap, files, meta = snapshot_and_files_at(ctx, sid)
+    assert snap.warnings == () and snap.title == "first real prompt"
+    assert "⚠ line 4 could not be parsed" in collector.render_markdown(files, meta)
+    path.write_text("\n".join(lines[:-1] + [lines[-1][:40]]) + "\n")
+    snap, _, _ = snapshot_and_files_at(ctx, sid)
+    assert snap.warnings == ("line 7: torn last line",)
+
+
+def snapshot_and_files_at(ctx: CollectContext, key: str):
+    snap = collector.read(discover(ctx)[key], ctx)
+    files = {f.name: Path(f.path).read_bytes() for f in snap.files}
+    return snap, files, {"native_id": snap.native_id, "title": snap.title}
+
+
+def test_a_compaction_whose_parent_is_in_another_file_is_recorded(tmp_path: Path):
+    sid = "66666666-2222-4333-8444-555555555555"
+    root = tmp_path / "home" / ".claude" / "projects" / "-p"
+    root.mkdir(parents=True)
+    boundary = {
+        "parentUuid": None,
+        "logicalParentUuid": "gone-0000",
+        "sessionId": sid,
+        "type": "system",
+        "subtype": "compact_boundary",
+        "uuid": "c1",
+        "timestamp": "2026-01-01T00:00:00Z",
+    }
+    present = dict(boundary, logicalParentUuid="u1", uuid="c2")
+    lines = [boundary] + _session_lines(sid, 4) + [present]
+    (root / f"{sid}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    ctx = CollectContext(home=tmp_path / "home", env={})
+    snap = collector.read(discover(ctx)[sid], ctx)
+    assert snap.attributes["continued_from_message"] == "gone-0000"

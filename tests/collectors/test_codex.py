@@ -373,3 +373,45 @@ def test_rendering_garbage_never_raises():
             out = collector.render_markdown({name: data}, meta)
             assert isinstance(out, str) and out.endswith("\n")
         assert collector.render_markdown({"rollout-s.jsonl.zst": data}, {}).endswith("\n")
+
+
+def test_read_json_parses_only_the_lines_it_needs(codex_home: CodexHome, monkeypatch):
+    ident = "0199d000-0000-7000-8000-0000000000bb"
+
+    def line(n: int, kind: str, payload: dict) -> dict:
+        when = f"2025-10-01T10:{n // 600:02d}:{n // 10 % 60:02d}.{n % 10}00Z"
+        return {"timestamp": when, "type": kind, "payload": payload}
+
+    def text(role: str, words: str) -> dict:
+        kind = "input_text" if role == "user" else "output_text"
+        return {"type": "message", "role": role, "content": [{"type": kind, "text": words}]}
+
+    lines = [line(0, "session_meta", {"id": ident, "cwd": "/w", "cli_version": "0.150.0"})]
+    preamble = "<environment_context>x</environment_context>"
+    lines.append(line(1, "response_item", text("user", preamble)))
+    lines.append(line(2, "response_item", text("user", "Port the parser to Rust")))
+    for n in range(3, 5000):
+        if n % 50 == 0:
+            model = "gpt-5" if n < 3000 else "gpt-5.2"
+            lines.append(line(n, "turn_context", {"cwd": "/w", "model": model, "effort": "high"}))
+        elif n == 2501:
+            rename = {"type": "thread_name_updated", "thread_name": "Rust port"}
+            lines.append(line(n, "event_msg", rename))
+        else:
+            lines.append(line(n, "response_item", text("assistant", "working on it " * 30)))
+    path = codex_home.root / "sessions" / f"rollout-2025-10-01T10-00-00-{ident}.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    assert path.stat().st_size > 2 * (1 << 20)
+    item = discover(codex_home.ctx)[ident]
+
+    calls = []
+    real_loads = json.loads
+    monkeypatch.setattr(json, "loads", lambda *a, **k: calls.append(1) or real_loads(*a, **k))
+    snap = collector.read(item, codex_home.ctx)
+    monkeypatch.undo()
+    # line 1, the two user lines, the two turn_context lines with a new model, the rename,
+    # the last line: not the other ~4,990
+    assert len(calls) <= 8, len(calls)
+    assert snap.title == "Rust port" and snap.attributes["models"] == ["gpt-5", "gpt-5.2"]
+    assert snap.attributes["cli_version"] == "0.150.0" and snap.warnings == ()
+    assert snap.updated_at > snap.created_at
