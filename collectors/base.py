@@ -78,9 +78,19 @@ class Collector(Protocol):
         ...
 
 
+def find_hint(collector: Collector, key: str, ctx: CollectContext) -> Any:
+    """The ``hint`` of item ``key`` found by listing again (for a :class:`SourceItem` that
+    reached :meth:`Collector.read` without its hint, e.g. rebuilt by a caller); ``None`` if
+    the item is no longer there."""
+    for found in collector.discover(ctx):
+        if isinstance(found, SourceItem) and found.key == key:
+            return found.hint
+    return None
+
+
 def scan_stamps(paths: list[Path]) -> tuple[SourceStamp, ...]:
     """Stamp each path with one ``os.stat`` (missing paths get ``size=-1``)."""
     return tuple(SourceStamp.of(p) for p in paths)
 
 
-__all__ = ["CollectContext", "Collector", "ItemError", "SourceItem", "scan_stamps"]
+__all__ = ["CollectContext", "Collector", "ItemError", "SourceItem", "find_hint", "scan_stamps"]

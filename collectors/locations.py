@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .base import CollectContext
 
-__all__ = ["env_path", "expand", "option_path", "option_paths"]
+__all__ = ["env_path", "expand", "option_path", "option_paths", "xdg_data_home"]
 
 
 def expand(value: str, home: Path) -> Path:
@@ -55,3 +55,12 @@ def env_path(ctx: CollectContext, *names: str) -> Path | None:
         if value and value.strip():
             return expand(value.strip(), ctx.home)
     return None
+
+
+def xdg_data_home(ctx: CollectContext) -> Path:
+    """``$XDG_DATA_HOME`` when set to an absolute path (the XDG Base Directory spec ignores a
+    relative one), else ``~/.local/share``."""
+    value = ctx.env.get("XDG_DATA_HOME", "")
+    if value and os.path.isabs(value):
+        return Path(value)
+    return ctx.home / ".local" / "share"

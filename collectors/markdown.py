@@ -17,10 +17,12 @@ Pure functions on ``str``; nothing here raises on odd content.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
+import logging
 import re
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 __all__ = [
     "Document",
@@ -326,6 +328,24 @@ class Document:
     def render(self) -> str:
         """The document, control characters made visible, ending in one newline."""
         return sanitize("\n\n".join(self._blocks)) + "\n"
+
+
+def never_raises(render: Callable[..., str]) -> Callable[..., str]:
+    """Decorate a collector's ``render_markdown(self, files, meta)`` so a rendering bug gives
+    :func:`fallback_document` (the error's type name only, never its message, which may
+    quote message text) instead of an exception; the traceback goes to DEBUG."""
+    log = logging.getLogger(render.__module__)
+
+    @functools.wraps(render)
+    def wrapper(self, files, meta):
+        try:
+            return render(self, files, meta)
+        except Exception as exc:  # the view must always render something
+            log.warning("rendering failed: %s", type(exc).__name__)
+            log.debug("rendering failed", exc_info=True)
+            return fallback_document(meta.get("title"), files, type(exc).__name__)
+
+    return wrapper
 
 
 def fallback_document(title: object, names: Iterable[str], error: str) -> str:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from . import locations
 from .base import CollectContext
 
 __all__ = [
@@ -36,7 +37,6 @@ __all__ = [
     "VSCODE",
     "Host",
     "Product",
-    "expand_path",
     "option_paths",
     "user_dirs",
 ]
@@ -80,25 +80,9 @@ FORKS: tuple[Product, ...] = (
 _CODESPACES = ".vscode-remote"
 
 
-def expand_path(value: str | os.PathLike[str], home: Path) -> Path:
-    """``value`` as a path, with a leading ``~`` meaning ``home`` (not the process's $HOME)."""
-    text = os.fspath(value)
-    if text == "~":
-        return home
-    if text.startswith(("~/", "~\\")):
-        return home / text[2:]
-    return Path(text)
-
-
 def option_paths(ctx: CollectContext) -> list[Path] | None:
     """The ``path`` option as a list (a string or a list of strings), ``None`` when unset."""
-    option = ctx.options.get("path")
-    if isinstance(option, (str, os.PathLike)):
-        return [expand_path(option, ctx.home)] if os.fspath(option) else None
-    if isinstance(option, (list, tuple)):
-        paths = [expand_path(p, ctx.home) for p in option if isinstance(p, (str, os.PathLike))]
-        return [p for p in paths if os.fspath(p)] or None
-    return None
+    return locations.option_paths(ctx, "path") or None
 
 
 def _candidates(ctx: CollectContext, product: Product) -> Iterable[tuple[str, Path]]:
@@ -106,11 +90,11 @@ def _candidates(ctx: CollectContext, product: Product) -> Iterable[tuple[str, Pa
     config_dirs = [home / ".config"]
     xdg = ctx.env.get("XDG_CONFIG_HOME")
     if xdg:
-        config_dirs.insert(0, expand_path(xdg, home))
+        config_dirs.insert(0, locations.expand(xdg, home))
     config_dirs.append(home / "Library" / "Application Support")
     appdata = ctx.env.get("APPDATA")
     if appdata:
-        config_dirs.append(expand_path(appdata, home))
+        config_dirs.append(locations.expand(appdata, home))
     config_dirs.append(home / "AppData" / "Roaming")
     for base in config_dirs:
         yield product.name, base / product.name / "User"

@@ -30,7 +30,7 @@ from ..base import CollectContext, SourceItem
 from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, io_error, list_dir, regular_file
 from ..jsonfile import load_json_file
-from ..paths import option_path, xdg_data_home
+from ..locations import option_path, xdg_data_home
 from .render import render_thread, thread_info
 
 __all__ = ["AmpCollector"]
@@ -116,11 +116,7 @@ class AmpCollector:
             warnings=tuple(warnings),
         )
 
+    @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
         """``conversation.md`` for a stored version."""
-        try:
-            return render_thread(files, meta)
-        except Exception as exc:  # noqa: BLE001 - the view must always render something
-            log.warning("rendering failed: %s", type(exc).__name__)
-            log.debug("rendering failed", exc_info=True)
-            return md.fallback_document(meta.get("title"), files, type(exc).__name__)
+        return render_thread(files, meta)

@@ -39,7 +39,7 @@ from typing import Any, ClassVar, Iterator, Mapping
 from vault import ConversationSnapshot, RawFile, SourceStamp
 
 from .. import markdown as md
-from ..base import CollectContext, SourceItem
+from ..base import find_hint, CollectContext, SourceItem
 from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, io_error, list_dir, regular_file, short_hash, walk_files
 from ..jsonl import iter_jsonl_stream
@@ -178,10 +178,7 @@ class ClaudeCodeCollector:
         return self._read_config(hint)
 
     def _find(self, key: str, ctx: CollectContext) -> _Hint | None:
-        for found in self.discover(ctx):
-            if isinstance(found, SourceItem) and found.key == key:
-                return found.hint
-        return None
+        return find_hint(self, key, ctx)
 
     def _read_session(self, hint: _Hint) -> ConversationSnapshot:
         main = hint.files[0]
@@ -276,24 +273,20 @@ class ClaudeCodeCollector:
 
     # -- render -----------------------------------------------------------------------------
 
+    @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
         """``conversation.md`` for a stored version: a session, the history or the config."""
-        try:
-            native = meta.get("native_id")
-            names = set(files)
-            if native == HISTORY_ID or (native is None and names == {HISTORY_NAME}):
-                return render_history(files, meta)
-            if native == CONFIG_ID or (
-                native is None
-                and names
-                and not any("/" not in n and n.endswith(".jsonl") for n in names)
-            ):
-                return render_config(files, meta)
-            return render_session(files, meta)
-        except Exception as exc:  # noqa: BLE001 - the view must always render something
-            log.warning("rendering failed: %s", type(exc).__name__)
-            log.debug("rendering failed", exc_info=True)
-            return md.fallback_document(meta.get("title"), files, type(exc).__name__)
+        native = meta.get("native_id")
+        names = set(files)
+        if native == HISTORY_ID or (native is None and names == {HISTORY_NAME}):
+            return render_history(files, meta)
+        if native == CONFIG_ID or (
+            native is None
+            and names
+            and not any("/" not in n and n.endswith(".jsonl") for n in names)
+        ):
+            return render_config(files, meta)
+        return render_session(files, meta)
 
 
 # ---------------------------------------------------------------------------------------

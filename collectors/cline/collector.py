@@ -50,10 +50,11 @@ from typing import Any, ClassVar, Iterator, Mapping
 from vault import ConversationSnapshot, RawFile, SourceStamp
 
 from .. import markdown as md
-from ..base import CollectContext, SourceItem
+from ..base import find_hint, CollectContext, SourceItem
 from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, io_error, list_dir, regular_file, short_hash, walk_files
-from ..vscode_hosts import FORKS, VSCODE, expand_path, option_paths, user_dirs
+from ..locations import expand
+from ..vscode_hosts import FORKS, VSCODE, option_paths, user_dirs
 from .render import render_task
 from .task import (
     API_HISTORY,
@@ -150,9 +151,9 @@ class TaskCollector:
     def _cli_data(self, ctx: CollectContext) -> Path:
         data = ctx.env.get("CLINE_DATA_DIR")
         if data:
-            return expand_path(data, ctx.home)
+            return expand(data, ctx.home)
         base = ctx.env.get("CLINE_DIR")
-        return (expand_path(base, ctx.home) if base else ctx.home / ".cline") / "data"
+        return (expand(base, ctx.home) if base else ctx.home / ".cline") / "data"
 
     def _tasks_under(self, path: Path) -> Path | None:
         for candidate in (
@@ -279,21 +280,14 @@ class TaskCollector:
         )
 
     def _find(self, key: str, ctx: CollectContext) -> _Hint | None:
-        for found in self.discover(ctx):
-            if isinstance(found, SourceItem) and found.key == key:
-                return found.hint
-        return None
+        return find_hint(self, key, ctx)
 
     # -- render -----------------------------------------------------------------------------
 
+    @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
         """``conversation.md`` for a stored version of a task."""
-        try:
-            return render_task(files, meta, self.product)
-        except Exception as exc:  # noqa: BLE001 - the view must always render something
-            log.warning("rendering failed: %s", type(exc).__name__)
-            log.debug("rendering failed", exc_info=True)
-            return md.fallback_document(meta.get("title"), files, type(exc).__name__)
+        return render_task(files, meta, self.product)
 
 
 class ClineCollector(TaskCollector):

@@ -40,7 +40,7 @@ import zstandard
 from vault import ConversationSnapshot, RawFile, SourceStamp
 
 from .. import markdown as md
-from ..base import CollectContext, SourceItem
+from ..base import find_hint, CollectContext, SourceItem
 from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, files_named, io_error, list_dir, walk_files
 from ..jsonl import JsonLine, iter_jsonl_stream
@@ -196,10 +196,7 @@ class CodexCollector:
         return self._read_session(hint)
 
     def _find(self, key: str, ctx: CollectContext) -> _Hint | None:
-        for found in self.discover(ctx):
-            if isinstance(found, SourceItem) and found.key == key:
-                return found.hint
-        return None
+        return find_hint(self, key, ctx)
 
     def _read_session(self, hint: _Hint) -> ConversationSnapshot:
         path = hint.file.path
@@ -261,30 +258,26 @@ class CodexCollector:
 
     # -- render -----------------------------------------------------------------------------
 
+    @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
         """``conversation.md`` for a stored version: a session or the prompt history."""
-        try:
-            native = meta.get("native_id")
-            if native == HISTORY_ID or (native is None and set(files) == {HISTORY_NAME}):
-                return render_history(files, meta)
-            plain = {}
-            notes = []
-            for name, data in files.items():
-                if name.endswith(".jsonl" + ZST):
-                    text, problem = decompress(data)
-                    plain[name[: -len(ZST)]] = text
-                    if problem:
-                        notes.append(f"⚠ {name}: {problem}; showing what could be decompressed")
-                else:
-                    plain[name] = data
-            rendered = render_rollout(plain, meta)
-            if notes:
-                rendered += "\n" + "\n\n".join(md.note(n) for n in notes) + "\n"
-            return rendered
-        except Exception as exc:  # noqa: BLE001 - the view must always render something
-            log.warning("rendering failed: %s", type(exc).__name__)
-            log.debug("rendering failed", exc_info=True)
-            return md.fallback_document(meta.get("title"), files, type(exc).__name__)
+        native = meta.get("native_id")
+        if native == HISTORY_ID or (native is None and set(files) == {HISTORY_NAME}):
+            return render_history(files, meta)
+        plain = {}
+        notes = []
+        for name, data in files.items():
+            if name.endswith(".jsonl" + ZST):
+                text, problem = decompress(data)
+                plain[name[: -len(ZST)]] = text
+                if problem:
+                    notes.append(f"⚠ {name}: {problem}; showing what could be decompressed")
+            else:
+                plain[name] = data
+        rendered = render_rollout(plain, meta)
+        if notes:
+            rendered += "\n" + "\n\n".join(md.note(n) for n in notes) + "\n"
+        return rendered
 
 
 # ---------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from ..base import CollectContext, SourceItem
 from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, io_error, list_dir, regular_file
 from ..jsonfile import load_json_file, parse_json_bytes
-from ..paths import expand, option_path
+from ..locations import expand, option_path
 from ..timestamps import parse_time
 from .render import render_session, session_info
 
@@ -167,11 +167,7 @@ class ContinueCollector:
             warnings=tuple(warnings),
         )
 
+    @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
         """``conversation.md`` for a stored version."""
-        try:
-            return render_session(files, meta)
-        except Exception as exc:  # noqa: BLE001 - the view must always render something
-            log.warning("rendering failed: %s", type(exc).__name__)
-            log.debug("rendering failed", exc_info=True)
-            return md.fallback_document(meta.get("title"), files, type(exc).__name__)
+        return render_session(files, meta)

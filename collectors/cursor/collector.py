@@ -384,22 +384,18 @@ class CursorCollector:
 
     # -- render -----------------------------------------------------------------------------
 
+    @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
         """``conversation.md`` for a stored version, chosen by its raw file names."""
-        try:
-            if COMPOSER_FILE in files:
-                return render_composer(files[COMPOSER_FILE], meta)
-            if CHAT_FILE in files:
-                return render_chat(files[CHAT_FILE], meta)
-            if PROMPTS_FILE in files:
-                return render_prompts(files[PROMPTS_FILE], meta)
-            if STORE_FILE in files:
-                return render_store(files[STORE_FILE], meta)
-            return render_transcript(files, meta)
-        except Exception as exc:  # noqa: BLE001 - the view must always render something
-            log.warning("rendering failed: %s", type(exc).__name__)
-            log.debug("rendering failed", exc_info=True)
-            return md.fallback_document(meta.get("title"), files, type(exc).__name__)
+        if COMPOSER_FILE in files:
+            return render_composer(files[COMPOSER_FILE], meta)
+        if CHAT_FILE in files:
+            return render_chat(files[CHAT_FILE], meta)
+        if PROMPTS_FILE in files:
+            return render_prompts(files[PROMPTS_FILE], meta)
+        if STORE_FILE in files:
+            return render_store(files[STORE_FILE], meta)
+        return render_transcript(files, meta)
 
 
 # ---------------------------------------------------------------------------------------

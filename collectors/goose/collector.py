@@ -41,7 +41,7 @@ from ..base import CollectContext, SourceItem
 from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, io_error, list_dir, regular_file
 from ..jsonl import parse_object
-from ..paths import expand, option_path, xdg_data_home
+from ..locations import expand, option_path, xdg_data_home
 from ..rows import RowDump, columns, decode_text, row_object, tables
 from ..scan import torn_last_line
 from ..sqlite import db_stamps, read_snapshot
@@ -223,14 +223,10 @@ class GooseCollector:
 
     # -- render -----------------------------------------------------------------------------
 
+    @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
         """``conversation.md`` for a stored version (database rows or a legacy file)."""
-        try:
-            return render_goose(files, meta)
-        except Exception as exc:  # noqa: BLE001 - the view must always render something
-            log.warning("rendering failed: %s", type(exc).__name__)
-            log.debug("rendering failed", exc_info=True)
-            return md.fallback_document(meta.get("title"), files, type(exc).__name__)
+        return render_goose(files, meta)
 
 
 def _list_db(db: Path) -> list[str]:

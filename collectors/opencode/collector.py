@@ -48,7 +48,7 @@ from .. import markdown as md
 from ..base import CollectContext, SourceItem
 from ..errors import ItemError, TemporaryItemError
 from ..files import io_error, list_dir, regular_file
-from ..paths import expand, option_path, xdg_data_home
+from ..locations import expand, option_path, xdg_data_home
 from ..sqlite import db_stamps
 from .database import list_sessions, read_session_rows
 from .render import render_session
@@ -238,14 +238,10 @@ class OpencodeCollector:
 
     # -- render -----------------------------------------------------------------------------
 
+    @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
         """``conversation.md`` for a stored version (either layout)."""
-        try:
-            return render_session(files, meta)
-        except Exception as exc:  # noqa: BLE001 - the view must always render something
-            log.warning("rendering failed: %s", type(exc).__name__)
-            log.debug("rendering failed", exc_info=True)
-            return md.fallback_document(meta.get("title"), files, type(exc).__name__)
+        return render_session(files, meta)
 
 
 def _channel(db: Path) -> str:

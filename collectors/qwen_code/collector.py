@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Iterator, Mapping
 from vault import ConversationSnapshot, RawFile, SourceStamp
 
 from .. import markdown as md
-from ..base import CollectContext, SourceItem
+from ..base import find_hint, CollectContext, SourceItem
 from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, io_error, list_dir, regular_file, short_hash, walk_files
 from ..glued import glued_warning
@@ -192,21 +192,14 @@ class QwenCodeCollector:
         )
 
     def _find(self, key: str, ctx: CollectContext) -> _Hint | None:
-        for found in self.discover(ctx):
-            if isinstance(found, SourceItem) and found.key == key:
-                return found.hint
-        return None
+        return find_hint(self, key, ctx)
 
     # -- render -----------------------------------------------------------------------------
 
+    @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
         """``conversation.md`` for a stored version (never raises)."""
-        try:
-            return render_session(files, meta)
-        except Exception as exc:  # noqa: BLE001 - the view must always render something
-            log.warning("rendering failed: %s", type(exc).__name__)
-            log.debug("rendering failed", exc_info=True)
-            return md.fallback_document(meta.get("title"), files, type(exc).__name__)
+        return render_session(files, meta)
 
 
 # ---------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from .. import markdown as md
 from ..base import CollectContext, SourceItem
 from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, io_error, list_dir, regular_file
-from ..paths import option_path
+from ..locations import option_path
 from ..timestamps import format_time
 
 __all__ = ["WindsurfCollector", "cascade_title"]
@@ -125,29 +125,26 @@ class WindsurfCollector:
             attributes=attributes,
         )
 
+    @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
         """A page saying the conversation is opaque, with each file's size, time and hash."""
-        try:
-            doc = md.Document()
-            title = meta.get("title")
-            doc.heading(1, title if isinstance(title, str) and title else "Windsurf Cascade")
-            doc.add(
-                "This Windsurf Cascade conversation is stored by Windsurf in an undocumented, "
-                "apparently encrypted format. aifs keeps its bytes exactly as found but cannot "
-                "show its messages. The raw file is beside this page."
+        doc = md.Document()
+        title = meta.get("title")
+        doc.heading(1, title if isinstance(title, str) and title else "Windsurf Cascade")
+        doc.add(
+            "This Windsurf Cascade conversation is stored by Windsurf in an undocumented, "
+            "apparently encrypted format. aifs keeps its bytes exactly as found but cannot "
+            "show its messages. The raw file is beside this page."
+        )
+        updated = meta.get("updated_at")
+        rows = []
+        for name in sorted(files):
+            data = files[name]
+            rows.append(
+                f"- {md.code_span(name)}: {md.human_bytes(len(data))} ({len(data)} bytes), "
+                f"SHA-256 {md.code_span(hashlib.sha256(data).hexdigest())}"
             )
-            updated = meta.get("updated_at")
-            rows = []
-            for name in sorted(files):
-                data = files[name]
-                rows.append(
-                    f"- {md.code_span(name)}: {md.human_bytes(len(data))} ({len(data)} bytes), "
-                    f"SHA-256 {md.code_span(hashlib.sha256(data).hexdigest())}"
-                )
-            if isinstance(updated, (int, float)):
-                rows.append(f"- Modified: {format_time(float(updated))}")
-            doc.add("\n".join(rows))
-            return doc.render()
-        except Exception as exc:  # noqa: BLE001 - the view must always render something
-            log.warning("rendering failed: %s", type(exc).__name__)
-            return md.fallback_document(meta.get("title"), files, type(exc).__name__)
+        if isinstance(updated, (int, float)):
+            rows.append(f"- Modified: {format_time(float(updated))}")
+        doc.add("\n".join(rows))
+        return doc.render()

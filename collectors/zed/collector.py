@@ -48,7 +48,7 @@ from ..base import CollectContext, SourceItem
 from ..errors import ItemError, TemporaryItemError
 from ..files import short_hash
 from ..jsonfile import parse_json_bytes
-from ..paths import expand, option_path, xdg_data_home
+from ..locations import expand, option_path, xdg_data_home
 from ..rows import columns, decode_text, row_object, tables
 from ..sqlite import db_stamps, read_snapshot
 from ..timestamps import parse_iso
@@ -211,11 +211,7 @@ class ZedCollector:
             warnings=tuple(warnings),
         )
 
+    @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
         """``conversation.md`` for a stored version."""
-        try:
-            return render_thread(files, meta)
-        except Exception as exc:  # noqa: BLE001 - the view must always render something
-            log.warning("rendering failed: %s", type(exc).__name__)
-            log.debug("rendering failed", exc_info=True)
-            return md.fallback_document(meta.get("title"), files, type(exc).__name__)
+        return render_thread(files, meta)

@@ -489,7 +489,7 @@ def test_sniff_title_is_bounded_and_skips_escaped_matches():
 
 
 def test_host_labels_stay_unique_and_paths_expand(tmp_path):
-    from collectors.vscode_hosts import expand_path
+    from collectors.locations import expand as expand_path
 
     for user in (".config/Code/User", "AppData/Roaming/Code/User"):
         (tmp_path / user).mkdir(parents=True)
