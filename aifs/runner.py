@@ -12,7 +12,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from collectors import CollectContext, ItemError, SourceItem
 from vault import VaultError
@@ -79,18 +79,47 @@ def collect(writer, collectors: dict, ctx_for: Callable[[str], CollectContext], 
         if listed:
             complete.add(name)
         plan.append((name, collector, ctx, items))
-    total, done = sum(len(p[3]) for p in plan), 0
+    total = sum(len(p[3]) for p in plan)
+    done = 0
+
+    def tick(name: str) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(name, done, total)
+
     for name, collector, ctx, items in plan:
         counts = summary.per_collector.setdefault(name, {"seen": 0, "new": 0, "changed": 0,
                                                          "unchanged": 0, "failed": 0})
-        for item in items:
-            done += 1
-            summary.seen += 1
-            counts["seen"] += 1
-            status = _one(writer, name, collector, ctx, item, org, summary)
+
+        def count(status: str) -> None:
             counts[status] += 1
-            if progress:
-                progress(name, done, total)
+            if status != "failed":  # _fail counts summary.failed itself
+                setattr(summary, status, getattr(summary, status) + 1)
+
+        def to_store() -> Iterator[tuple]:
+            for item in items:
+                summary.seen += 1
+                counts["seen"] += 1
+                snap = _read(writer, name, collector, ctx, item, org, summary)
+                if isinstance(snap, str):
+                    count(snap)
+                    tick(name)
+                    continue
+                yield item, snap, name, item.key, item.stamps
+
+        for item, result in writer.store_many(to_store()):
+            if isinstance(result, OSError):  # the source went away or broke while read
+                _fail(summary, name, str(result.filename or item.key), result.strerror or str(result))
+                count("failed")
+            elif isinstance(result, Exception):
+                _fail(summary, name, item.key, f"unexpected {type(result).__name__}")
+                count("failed")
+            else:
+                summary.bytes_read += result.bytes_read
+                summary.bytes_stored += result.bytes_stored
+                count(result.status)
+            tick(name)
         if name in complete:
             summary.deleted_upstream += writer.mark_missing_sources(name, (i.key for i in items))
     writer.commit()
@@ -98,23 +127,20 @@ def collect(writer, collectors: dict, ctx_for: Callable[[str], CollectContext], 
     return summary
 
 
-def _one(writer, name, collector, ctx, item: SourceItem, org: str, summary: CollectSummary) -> str:
+def _read(writer, name, collector, ctx, item: SourceItem, org: str, summary: CollectSummary):
+    """The item's snapshot to store, or ``"unchanged"`` / ``"failed"`` (already reported)."""
     try:
         if writer.source_unchanged(name, item.key, item.stamps):
-            summary.unchanged += 1
             return "unchanged"
         snap = collector.read(item, ctx)
-        if not snap.org:
-            snap = dataclasses.replace(snap, org=org)
-        result = writer.store(snap, collector=name, key=item.key, stamps=item.stamps)
     except ItemError as e:
         _fail(summary, name, e.path, e.reason)
         return "failed"
-    except OSError as e:  # reading the source (vault-side failures are VaultErrors)
+    except OSError as e:
         _fail(summary, name, str(e.filename or item.key), e.strerror or str(e))
         return "failed"
     except VaultError:
-        raise  # the vault cannot take more writes (disk full …): stop, keep what is committed
+        raise  # the vault cannot take more (disk full …): stop, keep what is committed
     except Exception as e:  # a collector bug on one odd item must not stop the run
         log.debug("%s %s failed", name, item.key, exc_info=True)
         _fail(summary, name, item.stamps[0].path if item.stamps else item.key,
@@ -122,10 +148,7 @@ def _one(writer, name, collector, ctx, item: SourceItem, org: str, summary: Coll
         return "failed"
     for w in snap.warnings:
         log.info("%s %s: %s", name, item.key, w)
-    summary.bytes_read += result.bytes_read
-    summary.bytes_stored += result.bytes_stored
-    setattr(summary, result.status, getattr(summary, result.status) + 1)
-    return result.status
+    return snap if snap.org else dataclasses.replace(snap, org=org)
 
 
 def _fail(summary: CollectSummary, collector: str, path: str, reason: str) -> None:

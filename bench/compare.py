@@ -7,7 +7,8 @@ Steps (each timed as a whole command, median of --runs where repeatable):
   1. ../shared/bench/gen_corpus.py WORK/home --mb MB          (the corpus)
   2. first backup into an empty vault/repo                    (time, size on disk)
   3. re-run with nothing changed                              (time)
-  4. growth: gen_corpus.py --append-kb 10 --files 100 --seed 2, then a backup (time, bytes added)
+  4. growth, in place: gen_corpus.py --append-kb 10 --files 100 --seed 2, then a backup
+     (time, bytes the vault/repo grew by, index included)
 Peers: borg 1.2 ``create --compression zstd,3`` (repokey), restic (default compression).
 Prints a table and writes WORK/results.json.
 """
@@ -135,26 +136,24 @@ def main() -> None:
     if not args.skip_peers:
         tools += [t(work, home) for t in (Borg, Restic) if shutil.which(t.name)]
     res: dict[str, dict] = {t.name: {"first_s": [], "nochange_s": [], "grow_s": [], "grow_bytes": []} for t in tools}
+    pristine = work / "pristine"
+    shutil.copytree(home, pristine, symlinks=True)
     for run in range(args.runs):
-        grown = work / f"home-grow-{run}"
+        if run:  # back to the generated state, so every run measures the same thing
+            shutil.rmtree(home)
+            shutil.copytree(pristine, home, symlinks=True)
         for t in tools:
-            t.home = home
             t.reset()
             res[t.name]["first_s"].append(t.backup("first"))
             res[t.name]["size"] = t.size()
             res[t.name]["nochange_s"].append(t.backup("again"))
-        # growth on a copy so the base corpus stays the same for every run
-        if grown.exists():
-            shutil.rmtree(grown)
-        shutil.copytree(home, grown, symlinks=True)
-        subprocess.run([sys.executable, str(GEN), str(grown), "--append-kb", "10", "--files", "100",
+        # the growth case, in place: each tool sees the same appended files
+        subprocess.run([sys.executable, str(GEN), str(home), "--append-kb", "10", "--files", "100",
                         "--seed", "2"], check=True, stdout=subprocess.DEVNULL)
         for t in tools:
             before = t.size()
-            t.home = grown
             res[t.name]["grow_s"].append(t.backup("grown"))
             res[t.name]["grow_bytes"].append(t.size() - before)
-        shutil.rmtree(grown)
     rows = {}
     for name, r in res.items():
         rows[name] = {"first_s": statistics.median(r["first_s"]), "size_MB": r["size"] / 1e6,

@@ -1,8 +1,10 @@
 """The write session: stores snapshots as deduplicated, encrypted chunks and commits them.
 
-Storing one file: FastCDC chunks → chunk id = keyed BLAKE3 → unknown chunks are
-zstd-compressed and AES-GCM-sealed on a 2-thread pool and appended to the current pack.
-The file's sha256 is computed on the way (for ``meta.json`` and for the append shortcut).
+Storing one file (a job on a 2-thread pool): FastCDC chunks → chunk id = keyed BLAKE3 →
+chunks the vault lacks are zstd-compressed and AES-GCM-sealed; the file's sha256 is
+computed on the way (for ``meta.json`` and for the append shortcut). The main thread writes
+the sealed chunks to the current pack in item order and records versions; with
+:meth:`WriteSession.store_many` the files of the next items are processed meanwhile.
 
 Append shortcut: transcripts grow by appending. If the previous version of the same file
 is a prefix of the new one (checked by hashing the prefix and comparing with the stored
@@ -24,6 +26,7 @@ import json
 import logging
 import os
 import time
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterable
@@ -46,7 +49,7 @@ log = logging.getLogger(__name__)
 COMMIT_INTERVAL = 5.0      # seconds: the longest a finished item waits before it is committed
 WINDOW = 16 << 20          # bytes of a file chunked at once (bounds memory, not file size)
 READ_BLOCK = 1 << 20
-BATCH = 16                 # chunks per worker job (amortizes the thread hand-off)
+LOOKAHEAD = 8              # items whose files are being processed while one is finished
 DICT_SAMPLE_BYTES = 4 << 20  # new data seen before a vault trains its zstd dictionary
 
 
@@ -64,6 +67,28 @@ def version_name(captured_at: float, taken: Iterable[str]) -> str:
 def conversation_key(provider: str, org: str, native_id: str) -> bytes:
     """The identity of a conversation, before MAC: ``provider NUL org NUL native_id``."""
     return text_bytes("\0".join((provider, org, native_id)))
+
+
+@dataclass
+class _FileResult:
+    """What a file job returns: the file's entry, its new sealed chunks
+    ``(id, sealed, raw_len, plaintext sample or None)``, and the bytes it read."""
+
+    entry: FileEntry
+    new: list[tuple[bytes, bytes, int, bytes | None]]
+    read: int
+
+
+@dataclass
+class _Prepared:
+    """One snapshot whose file jobs are running (see :meth:`WriteSession._prepare`)."""
+
+    snap: ConversationSnapshot
+    collector: str | None
+    key: str | None
+    stamps: tuple[SourceStamp, ...]
+    prev_files: dict[str, FileEntry]
+    jobs: list[Future]
 
 
 @dataclass
@@ -108,7 +133,6 @@ class WriteSession:
         self._id_key = keys.chunk_id
         self._cdc = make_chunker(keys.chunker_seed)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="aifs-seal")
-        self._hash_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aifs-hash")
         self._pack: PackWriter | None = None
         self._pack_no: int | None = None
         self._pending = _Pending()
@@ -154,7 +178,6 @@ class WriteSession:
                     self._pack = None
             finally:
                 self._pool.shutdown(wait=True, cancel_futures=True)
-                self._hash_pool.shutdown(wait=True)
                 self.index.close()
                 self._lock.release()
 
@@ -275,28 +298,84 @@ class WriteSession:
         ``key``, the item's ``stamps`` are recorded for :meth:`source_unchanged`.
         Raises ``OSError`` if a raw file cannot be read (nothing of this item is recorded).
         """
-        if not snap.org:
-            raise ValueError("snapshot org must be set before storing")
+        return self._finish(self._prepare(snap, collector, key, tuple(stamps)))
+
+    def store_many(self, jobs: Iterable[tuple[Any, ConversationSnapshot, str | None, str | None,
+                                              tuple[SourceStamp, ...]]]):
+        """Store many snapshots with files of consecutive items processed in parallel.
+
+        ``jobs`` yields ``(tag, snapshot, collector, key, stamps)``; yields ``(tag, result)``
+        in the same order, where ``result`` is a :class:`StoreResult` or the ``OSError`` /
+        ``ValueError`` that failed that item (the others go on). Vault errors propagate.
+        """
+        window: deque = deque()
+        for tag, snap, collector, key, stamps in jobs:
+            try:
+                window.append((tag, self._prepare(snap, collector, key, tuple(stamps))))
+            except (OSError, ValueError) as e:
+                window.append((tag, e))
+            if len(window) > LOOKAHEAD:
+                yield self._finish_tagged(*window.popleft())
+        while window:
+            yield self._finish_tagged(*window.popleft())
+
+    def _finish_tagged(self, tag, prepared):
+        if isinstance(prepared, Exception):
+            return tag, prepared
+        try:
+            return tag, self._finish(prepared)
+        except (OSError, ValueError) as e:
+            return tag, e
+
+    def _lookup(self, snap: ConversationSnapshot) -> tuple[bytes, int | None, dict | None]:
         ident = self.crypto.mac(conversation_key(snap.provider, snap.org, snap.native_id))
         serial = self._pending.conv_ids.get(ident)
         if serial is None:
             raw = self._get("conv_ids", ident)
             serial = U64.unpack(raw)[0] if raw else None
-        record = self._conv_record(serial) if serial is not None else None
+        return ident, serial, (self._conv_record(serial) if serial is not None else None)
+
+    def _prepare(self, snap: ConversationSnapshot, collector, key, stamps) -> "_Prepared":
+        """Start one snapshot: each raw file becomes one job on the worker pool."""
+        if not snap.org:
+            raise ValueError("snapshot org must be set before storing")
+        _ident, _serial, record = self._lookup(snap)
         prev_files: dict[str, FileEntry] = {}
         if record and record["versions"]:
             prev_files = {f.name: f for f in self._version_files(record["versions"][-1][0])}
+        sampling = self._samples is not None and self._train is None
+        files = sorted(snap.files, key=lambda f: f.name)
+        jobs = [self._pool.submit(self._file_job, f, prev_files.get(f.name), self._zdict, sampling)
+                for f in files]
+        return _Prepared(snap, collector, key, stamps, prev_files, jobs)
 
-        stored_before, read = self.bytes_stored, 0
+    def _finish(self, p: "_Prepared") -> StoreResult:
+        """Wait for one snapshot's file jobs, write its new chunks, record its version."""
+        snap, stored_before, read = p.snap, self.bytes_stored, 0
+        results, error = [], None
+        for job in p.jobs:  # wait for every job, even after a failure
+            try:
+                results.append(job.result())
+            except Exception as e:  # noqa: BLE001 - re-raised below, after the others
+                error = error or e
+        if error is not None:
+            raise error
         entries: list[FileEntry] = []
-        for raw_file in sorted(snap.files, key=lambda f: f.name):
-            entry, n = self._store_file(raw_file, prev_files.get(raw_file.name))
-            entries.append(entry)
-            read += n
-
-        same = record is not None and record["versions"] and (
-            [(e.name, e.sha256) for e in entries]
-            == [(f.name, f.sha256) for f in sorted(prev_files.values(), key=lambda f: f.name)])
+        for res in results:
+            for cid, sealed, raw_len, sample in res.new:
+                if cid not in self._pending.chunks:
+                    self._write_blob(DATA, cid, sealed, raw_len)
+                    if sample is not None:
+                        self._sample(sample)
+            entries.append(res.entry)
+            read += res.read
+        collector, key, stamps = p.collector, p.key, p.stamps
+        ident, serial, record = self._lookup(snap)  # again: an earlier item may have added it
+        latest = []
+        if record and record["versions"]:
+            latest = sorted(self._version_files(record["versions"][-1][0]), key=lambda f: f.name)
+        same = bool(latest) and ([(e.name, e.sha256) for e in entries]
+                                 == [(f.name, f.sha256) for f in latest])
         if same:
             if record.get("deleted_upstream_at"):
                 record = dict(record, deleted_upstream_at=None)
@@ -362,24 +441,19 @@ class WriteSession:
     def _blob_id(self, data) -> bytes:
         return mac(self._id_key, data)
 
-    def _chunk_job(self, batch: list[memoryview]) -> list[tuple[bytes, bytes | None]]:
-        """On a worker thread: each chunk's id, and its sealed bytes if the vault lacks it."""
-        out = []
-        zdict = self._zdict
-        for data in batch:
-            cid = self._blob_id(data)
-            out.append((cid, None if self._known_chunk(cid)
-                        else self.cipher.seal(DATA, cid, data, zdict=zdict)))
-        return out
+    def _file_job(self, raw: RawFile, prev: FileEntry | None, zdict, sampling: bool) -> "_FileResult":
+        """On a worker thread: chunk, hash, MAC and seal one raw file.
 
-    def _store_file(self, raw: RawFile, prev: FileEntry | None) -> tuple[FileEntry, int]:
-        """Chunk, hash and store one raw file; returns its entry and the bytes read."""
+        Returns its entry and the sealed chunks the vault lacks (with their plaintext when
+        ``sampling`` for the zstd dictionary). Raises ``OSError`` if the file cannot be read.
+        """
         if raw.data is not None:
             f: BinaryIO = io.BytesIO(raw.data)
             mtime_ns = raw.mtime_ns or 0
         else:
             f = open(raw.path, "rb")
             mtime_ns = raw.mtime_ns if raw.mtime_ns is not None else os.fstat(f.fileno()).st_mtime_ns
+        new: list[tuple[bytes, bytes, int, bytes | None]] = []
         with f:
             hasher, chunks, start = hashlib.sha256(), [], 0
             if prev is not None and prev.chunks:
@@ -387,35 +461,34 @@ class WriteSession:
                 if resumed is not None:
                     chunks, start, hasher = resumed
             f.seek(start)
-            size, carry, hashing = start, b"", []
+            size, carry = start, b""
             while True:
                 block = f.read(WINDOW)
                 eof = len(block) < WINDOW
                 buf = carry + block if carry else block
                 if not buf:
                     break
+                view = memoryview(buf)
                 cuts = list(self._cdc.cut_buf(buf))
                 if not eof and len(cuts) > 1:
-                    carry = bytes(memoryview(buf)[cuts[-1].offset:])
+                    carry = bytes(view[cuts[-1].offset:])
                     cuts.pop()
                 else:
                     carry = b""
                 used = cuts[-1].offset + cuts[-1].length
-                hashing.append(self._hash_pool.submit(hasher.update, memoryview(buf)[:used]))
-                batches = [cuts[i:i + BATCH] for i in range(0, len(cuts), BATCH)]
-                jobs = [self._pool.submit(self._chunk_job, [c.data for c in b]) for b in batches]
-                for batch, job in zip(batches, jobs):
-                    for c, (cid, sealed) in zip(batch, job.result()):
-                        chunks.append((cid, c.length))
-                        if sealed is not None and cid not in self._pending.chunks:
-                            self._write_blob(DATA, cid, sealed, c.length)
-                            self._sample(c.data)
+                hasher.update(view[:used])
+                for c in cuts:
+                    data = c.data
+                    cid = self._blob_id(data)
+                    chunks.append((cid, c.length))
+                    if not self._known_chunk(cid):
+                        new.append((cid, self.cipher.seal(DATA, cid, data, zdict=zdict), c.length,
+                                    bytes(data) if sampling else None))
                 size += used
                 if eof and not carry:
                     break
-            for h in hashing:
-                h.result()
-        return M.make_entry(raw.name, size, hasher.digest(), mtime_ns, chunks), size - start
+        entry = M.make_entry(raw.name, size, hasher.digest(), mtime_ns, chunks)
+        return _FileResult(entry, new, size - start)
 
     def _resume_after(self, f: BinaryIO, prev: FileEntry):
         """If ``prev`` is a prefix of ``f``: ``(chunks to keep, offset to chunk from, sha256
@@ -462,10 +535,10 @@ class WriteSession:
             log.warning("the vault's zstd dictionary is unreadable (%s); new data is stored "
                         "without it", e)
 
-    def _sample(self, data: memoryview) -> None:
+    def _sample(self, data: bytes) -> None:
         if self._samples is None or self._train is not None:
             return
-        self._samples.append(bytes(data))
+        self._samples.append(data)
         self._sample_bytes += len(data)
         if self._sample_bytes >= DICT_SAMPLE_BYTES:
             self._train = self._pool.submit(train_dictionary, self._samples, self._serial("zdict"))
