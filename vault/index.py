@@ -13,7 +13,8 @@ is ``nonce:12 | AES-256-GCM(x) | tag:16`` under the index key with AAD = db name
     convs      conv_serial:u64 -> enc(JSON conversation record, see vault/records.py)
     conv_ids   mac(provider NUL org NUL native_id):32 -> conv_serial:u64
     conv_dir   provider_serial:u32 | conv_serial:u64 -> b""       (directory listing order)
-    versions   version_serial:u64 -> enc(manifest, see vault/manifest.py)
+    versions   version_serial:u64 -> enc(manifest blob id:32)   (the manifest itself, see
+               vault/manifest.py, is a MANIFEST blob in a pack, located through ``chunks``)
     sources    mac(b"src-collector" NUL collector)[:8] | mac(b"src" NUL collector NUL item key)[:24]
                -> mac(stamps):32 | conv_serial:u64
                (stamps = lines "path NUL ino NUL size NUL mtime_ns NUL ctime_ns"; a MAC, so
@@ -145,27 +146,40 @@ def generation(txn: lmdb.Transaction, meta_db: object) -> int:
     return U64.unpack(raw)[0] if raw else 0
 
 
-def load_dictionary(index: Index, root: Path, cipher, dict_id: int):
-    """Load zstd dictionary ``dict_id`` (recorded as ``meta[b"zdict:" + u32]`` → blob id).
+def read_blob(index: Index, root: Path, cipher, blob_id: bytes, where: str) -> bytes:
+    """Read, authenticate and decompress one blob the ``chunks`` database locates.
 
     Raises :class:`IntegrityError` / :class:`MissingData` if it is not there intact.
     """
-    from .blob import DICTIONARY, make_dictionary
     from .errors import MissingData
     from .pack import pack_path
 
     with index.env.begin() as txn:
-        blob_id = txn.get(b"zdict:" + U32.pack(dict_id), db=index.db["meta"])
-        loc = txn.get(bytes(blob_id), db=index.db["chunks"]) if blob_id else None
+        loc = txn.get(blob_id, db=index.db["chunks"])
         pack = txn.get(U32.pack(CHUNK_LOC.unpack(loc)[0]), db=index.db["packs"]) if loc else None
-    where = f"zstd dictionary {dict_id}"
-    if blob_id is None or loc is None or pack is None:
+    if loc is None or pack is None:
         raise MissingData("the index does not locate it", where)
-    _no, offset, length, raw_len, _type = CHUNK_LOC.unpack(loc)
+    _no, offset, length, raw_len, btype = CHUNK_LOC.unpack(loc)
     try:
         with open(pack_path(root, PACK_REC.unpack(pack)[0]), "rb") as f:
             f.seek(offset)
             sealed = f.read(length)
     except FileNotFoundError:
         raise MissingData("its pack file is missing", where) from None
-    return make_dictionary(cipher.open(DICTIONARY, bytes(blob_id), sealed, raw_len, where))
+    return cipher.open(btype, blob_id, sealed, raw_len, where)
+
+
+def load_dictionary(index: Index, root: Path, cipher, dict_id: int):
+    """Load zstd dictionary ``dict_id`` (recorded as ``meta[b"zdict:" + u32]`` → blob id).
+
+    Raises :class:`IntegrityError` / :class:`MissingData` if it is not there intact.
+    """
+    from .blob import make_dictionary
+    from .errors import MissingData
+
+    with index.env.begin() as txn:
+        blob_id = txn.get(b"zdict:" + U32.pack(dict_id), db=index.db["meta"])
+    where = f"zstd dictionary {dict_id}"
+    if blob_id is None:
+        raise MissingData("the index does not locate it", where)
+    return make_dictionary(read_blob(index, root, cipher, bytes(blob_id), where))

@@ -1,7 +1,7 @@
 """Version manifests: everything needed to reproduce one version, encoded to the byte.
 
-A manifest is stored twice: as a sealed ``MANIFEST`` blob in a pack (so the index can be
-rebuilt from packs alone) and encrypted in the ``versions`` LMDB database (for fast reads).
+A manifest is stored once, as a sealed ``MANIFEST`` blob in a pack (so the index can be
+rebuilt from packs alone); the ``versions`` LMDB database holds only its blob id.
 
 Manifest ``Layout:`` (little-endian)::
 

@@ -157,7 +157,8 @@ class VaultReader:
             raw = txn.get(k, db=self.index.db["versions"])
         if raw is None:
             raise KeyError(serial)
-        v = M.to_version(self.crypto.open("versions", k, raw), f"version {serial}")
+        bid = self.crypto.open("versions", k, raw)
+        v = M.to_version(self.chunk(bid), f"version {serial}")
         with self._lock:
             self._versions[serial] = v
             if len(self._versions) > VERSION_CACHE:

@@ -37,7 +37,8 @@ from . import manifest as M
 from .blob import DATA, DICTIONARY, MANIFEST, BlobCipher, make_dictionary, train_dictionary
 from .chunker import MIN_SIZE, make_chunker
 from .errors import StorageError, VaultError
-from .index import CHUNK_LOC, PACK_REC, U32, U64, Index, IndexCrypto, generation, load_dictionary
+from .index import (CHUNK_LOC, PACK_REC, U32, U64, Index, IndexCrypto, generation,
+                    load_dictionary, read_blob)
 from .keys import mac
 from .lock import WriterLock
 from .model import (ConversationSnapshot, FileEntry, RawFile, SourceStamp, StoreResult,
@@ -100,7 +101,7 @@ class _Pending:
     convs: dict[int, dict[str, Any]] = field(default_factory=dict)
     conv_ids: dict[bytes, int] = field(default_factory=dict)
     conv_dir: set[tuple[int, int]] = field(default_factory=set)
-    versions: dict[int, bytes] = field(default_factory=dict)
+    versions: dict[int, tuple[bytes, bytes]] = field(default_factory=dict)  # serial -> body, blob id
     dirs: dict[bytes, bytes] = field(default_factory=dict)        # dirs key -> plaintext value
     dir_names: dict[bytes, int] = field(default_factory=dict)
     sources: dict[bytes, bytes] = field(default_factory=dict)     # key -> stamps mac | conv serial
@@ -211,10 +212,14 @@ class WriteSession:
         return None if raw is None else json.loads(raw)
 
     def _version_files(self, serial: int) -> list[FileEntry]:
-        raw = self._pending.versions.get(serial)
-        if raw is None:
-            raw = self._get_enc("versions", U64.pack(serial))
-        return [] if raw is None else M.decode(raw)[1]
+        pending = self._pending.versions.get(serial)
+        if pending is not None:
+            return M.decode(pending[0])[1]
+        bid = self._get_enc("versions", U64.pack(serial))
+        if bid is None:
+            return []
+        return M.decode(read_blob(self.index, self.vault.root, self.cipher, bid,
+                                  f"version {serial}"))[1]
 
     def _dir_serial(self, kind: bytes, name_key: bytes, value: bytes) -> int:
         mac = self.crypto.mac(kind + name_key)
@@ -412,7 +417,7 @@ class WriteSession:
         if bid not in self._pending.chunks:
             self._write_blob(MANIFEST, bid, self.cipher.seal(MANIFEST, bid, body, zdict=self._zdict),
                              len(body))
-        self._pending.versions[vserial] = body
+        self._pending.versions[vserial] = (body, bid)
         record = dict(record, title=snap.title, created_at=snap.created_at,
                       updated_at=snap.updated_at, last_captured_at=captured,
                       deleted_upstream_at=None,
@@ -624,9 +629,9 @@ class WriteSession:
                 txn.put(k, U64.pack(v), db=db["conv_ids"])
             for prov, conv in p.conv_dir:
                 txn.put(U32.pack(prov) + U64.pack(conv), b"", db=db["conv_dir"])
-            for serial, body in p.versions.items():
+            for serial, (_body, bid) in p.versions.items():
                 k = U64.pack(serial)
-                txn.put(k, seal("versions", k, body), db=db["versions"])
+                txn.put(k, seal("versions", k, bid), db=db["versions"])
             for serial, rec in p.convs.items():
                 k = U64.pack(serial)
                 txn.put(k, seal("convs", k, json.dumps(rec).encode()), db=db["convs"])
