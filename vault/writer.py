@@ -130,7 +130,8 @@ class WriteSession:
             raise
         keys = vault.keys
         self.crypto = IndexCrypto(keys.index, keys.index_mac)
-        self.cipher = BlobCipher(keys.blob)
+        self.cipher = BlobCipher(keys.blob, dictionaries=self._dictionary)
+        self._dicts: dict[int, Any] = {}
         self._id_key = keys.chunk_id
         self._cdc = make_chunker(keys.chunker_seed)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="aifs-seal")
@@ -539,6 +540,14 @@ class WriteSession:
         except VaultError as e:
             log.warning("the vault's zstd dictionary is unreadable (%s); new data is stored "
                         "without it", e)
+
+    def _dictionary(self, dict_id: int):
+        """Resolve the zstd dictionary a stored blob names (for reading older manifests)."""
+        d = self._dicts.get(dict_id)
+        if d is None:
+            d = self._dicts[dict_id] = load_dictionary(self.index, self.vault.root, self.cipher,
+                                                       dict_id)
+        return d
 
     def _sample(self, data: bytes) -> None:
         if self._samples is None or self._train is not None:

@@ -86,3 +86,23 @@ def test_v1_vault_covers_every_compression_kind(kat_vault):
             data = p.read_bytes()
             kinds |= {data[e.offset + 1] for e in read_header(p, bytes.fromhex(p.name), BlobCipher(vault.keys.blob))}
     assert kinds == {0, 1, 2}
+
+
+def test_v1_vault_takes_new_versions_on_top(kat_vault):
+    """Writing to a v1 vault reads its older manifests (zstd-dictionary compressed) back."""
+    from vault import ConversationSnapshot, RawFile
+    vault = Vault.open(kat_vault, passphrase=VECTORS["passphrase"])
+    with vault.reader() as rd:
+        conv = next(c for c in rd.conversations() if c.native_id == "kat-3")
+        files = {f.name: rd.read_file(f) for f in rd.version(conv.version_serials[-1]).files}
+    grown = {name: data + b'{"appended":true}\n' for name, data in files.items()}
+    with vault.writer() as w:
+        r = w.store(ConversationSnapshot("codex", "kat-3", "Known answer three",
+                                         tuple(RawFile(n, data=d) for n, d in grown.items()),
+                                         org="kat-host"))
+    assert r.status == "changed" and r.bytes_stored < 2000  # resumed: only the tail is new
+    with vault.reader() as rd:
+        conv = next(c for c in rd.conversations() if c.native_id == "kat-3")
+        latest = rd.version(conv.version_serials[-1])
+        assert {f.name: rd.read_file(f) for f in latest.files} == grown
+    assert vault.check(read_data=True).ok
