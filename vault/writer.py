@@ -461,11 +461,12 @@ class WriteSession:
             mtime_ns = raw.mtime_ns if raw.mtime_ns is not None else os.fstat(f.fileno()).st_mtime_ns
         new: list[tuple[bytes, bytes, int, bytes | None]] = []
         with f:
-            hasher, chunks, start = hashlib.sha256(), [], 0
+            hasher, chunks, start, verified = hashlib.sha256(), [], 0, 0
             if prev is not None and prev.chunks:
                 resumed = self._resume_after(f, prev)
                 if resumed is not None:
                     chunks, start, hasher = resumed
+                    verified = prev.size  # read once more to prove it is still the prefix
             f.seek(start)
             size, carry = start, b""
             while True:
@@ -494,7 +495,7 @@ class WriteSession:
                 if eof and not carry:
                     break
         entry = M.make_entry(raw.name, size, hasher.digest(), mtime_ns, chunks)
-        return _FileResult(entry, new, size - start)
+        return _FileResult(entry, new, size - start + verified)
 
     def _resume_after(self, f: BinaryIO, prev: FileEntry):
         """If ``prev`` is a prefix of ``f``: ``(chunks to keep, offset to chunk from, sha256
@@ -503,6 +504,8 @@ class WriteSession:
         keep = list(prev.chunks)
         if keep and keep[-1][1] < MIN_SIZE:
             keep.pop()
+        if not keep:
+            return None  # nothing to keep: chunking from the start reads no more
         keep_end = sum(c[1] for c in keep)
         if f.seek(0, os.SEEK_END) < prev.size:
             return None
