@@ -10,6 +10,9 @@ Steps (each timed as a whole command, median of --runs where repeatable):
   4. growth, in place: gen_corpus.py --append-kb 10 --files 100 --seed 2, then a backup
      (time, bytes the vault/repo grew by, index included)
 Peers: borg 1.2 ``create --compression zstd,3`` (repokey), restic (default compression).
+Same work: peers back up the folders aifs collects (``.claude``, ``.codex``); with
+``--whole-corpus`` they back up the whole home (the corpus also holds a ChatGPT export,
+which ``aifs collect`` does not read: exports are imported with ``aifs import``).
 Prints a table and writes WORK/results.json.
 """
 
@@ -40,6 +43,9 @@ def timed(cmd, env=None, cwd=None) -> float:
                    stderr=subprocess.PIPE)
     return time.perf_counter() - t
 
+
+
+PEER_PATHS = [".claude", ".codex"]
 
 
 class Tool:
@@ -90,7 +96,7 @@ class Borg(Tool):
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def backup(self, tag):
-        return timed(["borg", "create", "--compression", "zstd,3", f"::{tag}", "."],
+        return timed(["borg", "create", "--compression", "zstd,3", f"::{tag}", *PEER_PATHS],
                      env=self.env(), cwd=self.home)
 
     def size(self):
@@ -111,7 +117,7 @@ class Restic(Tool):
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def backup(self, tag):
-        return timed(["restic", "backup", "--quiet", "."], env=self.env(), cwd=self.home)
+        return timed(["restic", "backup", "--quiet", *PEER_PATHS], env=self.env(), cwd=self.home)
 
     def size(self):
         return du(self.work / "restic-repo")
@@ -123,7 +129,11 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--work", default="/tmp/aifs-bench")
     ap.add_argument("--skip-peers", action="store_true")
+    ap.add_argument("--whole-corpus", action="store_true",
+                    help="peers back up the whole home, export included")
     args = ap.parse_args()
+    if args.whole_corpus:
+        PEER_PATHS[:] = ["."]
     work = Path(args.work)
     home = work / "home"
     if work.exists():
@@ -160,8 +170,10 @@ def main() -> None:
                       "nochange_s": statistics.median(r["nochange_s"]),
                       "grow_s": statistics.median(r["grow_s"]),
                       "grow_MB": statistics.median(r["grow_bytes"]) / 1e6}
-    print(f"corpus: {corpus / 1e6:.0f} MB in {sum(1 for p in home.rglob('*') if p.is_file())} files; "
-          f"median of {args.runs} runs")
+    local = sum(f.stat().st_size for d in (".claude", ".codex") for f in (home / d).rglob("*") if f.is_file())
+    print(f"corpus: {corpus / 1e6:.0f} MB in {sum(1 for p in home.rglob('*') if p.is_file())} files "
+          f"({local / 1e6:.0f} MB of Claude Code + Codex history); peers back up "
+          f"{' '.join(PEER_PATHS)}; median of {args.runs} runs")
     print(f"{'tool':<8} {'first s':>8} {'size MB':>8} {'no-change s':>12} {'growth s':>9} {'growth MB':>10}")
     for name, r in rows.items():
         print(f"{name:<8} {r['first_s']:>8.2f} {r['size_MB']:>8.1f} {r['nochange_s']:>12.3f} "
