@@ -350,10 +350,31 @@ class WriteSession:
         if record and record["versions"]:
             prev_files = {f.name: f for f in self._version_files(record["versions"][-1][0])}
         sampling = self._samples is not None and self._train is None
-        files = sorted(snap.files, key=lambda f: f.name)
-        jobs = [self._pool.submit(self._file_job, f, prev_files.get(f.name), self._zdict, sampling)
-                for f in files]
+        jobs = []
+        for f in sorted(snap.files, key=lambda f: f.name):
+            if _size_of(f) > WINDOW:
+                # A large file is chunked here, window by window, its new chunks written as
+                # they come: memory stays bounded by the window, not by the file.
+                done: Future = Future()
+                try:
+                    done.set_result(self._file_job(f, prev_files.get(f.name), self._zdict,
+                                                   sampling, self._absorb))
+                except Exception as e:  # noqa: BLE001 - reported by _finish, like a job's
+                    done.set_exception(e)
+                jobs.append(done)
+            else:
+                jobs.append(self._pool.submit(self._file_job, f, prev_files.get(f.name),
+                                              self._zdict, sampling))
         return _Prepared(snap, collector, key, stamps, prev_files, jobs)
+
+    def _absorb(self, new: list) -> None:
+        """Write a window's new sealed chunks now (see :meth:`_prepare`)."""
+        for cid, sealed, raw_len, sample in new:
+            if cid not in self._pending.chunks:
+                self._write_blob(DATA, cid, sealed, raw_len)
+                if sample is not None:
+                    self._sample(sample)
+        new.clear()
 
     def _finish(self, p: "_Prepared") -> StoreResult:
         """Wait for one snapshot's file jobs, write its new chunks, record its version."""
@@ -447,12 +468,16 @@ class WriteSession:
     def _blob_id(self, data) -> bytes:
         return mac(self._id_key, data)
 
-    def _file_job(self, raw: RawFile, prev: FileEntry | None, zdict, sampling: bool) -> "_FileResult":
-        """On a worker thread: chunk, hash, MAC and seal one raw file.
+    def _file_job(self, raw: RawFile, prev: FileEntry | None, zdict, sampling: bool,
+                  on_window=None) -> "_FileResult":
+        """Chunk, hash, MAC and seal one raw file (on a worker thread, or inline with
+        ``on_window``, which then receives each window's new chunks and empties the list).
 
-        Returns its entry and the sealed chunks the vault lacks (with their plaintext when
-        ``sampling`` for the zstd dictionary). Raises ``OSError`` if the file cannot be read.
+        Returns its entry and the sealed chunks the vault lacks, with the plaintext of the
+        first ``DICT_SAMPLE_BYTES`` of them when ``sampling`` for the zstd dictionary.
+        Raises ``OSError`` if the file cannot be read.
         """
+        sample_budget = DICT_SAMPLE_BYTES if sampling else 0
         if raw.data is not None:
             f: BinaryIO = io.BytesIO(raw.data)
             mtime_ns = raw.mtime_ns or 0
@@ -489,9 +514,14 @@ class WriteSession:
                     cid = self._blob_id(data)
                     chunks.append((cid, c.length))
                     if not self._known_chunk(cid):
+                        sample = None
+                        if sample_budget > 0:
+                            sample, sample_budget = bytes(data), sample_budget - c.length
                         new.append((cid, self.cipher.seal(DATA, cid, data, zdict=zdict), c.length,
-                                    bytes(data) if sampling else None))
+                                    sample))
                 size += used
+                if on_window is not None:
+                    on_window(new)
                 if eof and not carry:
                     break
         entry = M.make_entry(raw.name, size, hasher.digest(), mtime_ns, chunks)
@@ -661,5 +691,10 @@ class WriteSession:
         self._last_commit = time.monotonic()
 
 
-def _stamp_tuple(s: SourceStamp) -> tuple:
-    return (s.path, s.ino, s.size, s.mtime_ns, s.ctime_ns)
+def _size_of(f: RawFile) -> int:
+    if f.data is not None:
+        return len(f.data)
+    try:
+        return os.stat(f.path).st_size
+    except OSError:
+        return 0  # the job will report it

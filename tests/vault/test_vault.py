@@ -204,3 +204,28 @@ def test_mark_deleted_upstream_and_revival(new_vault):
         w.store(snap("d", [RawFile("d.jsonl", data=b"x\n")]))
     with vault.reader() as rd:
         assert rd.conversations()[0].deleted_upstream_at is None
+
+
+def test_large_files_are_chunked_window_by_window(new_vault, tmp_path, monkeypatch):
+    """Files larger than the chunking window are stored with bounded memory (written per
+    window), and chunk boundaries do not depend on the window: same ids as a small-window run."""
+    from vault import writer as W
+    vault, _ = new_vault
+    monkeypatch.setattr(W, "WINDOW", 256 * 1024)
+    data = text_bytes(3_000_000, seed=9)
+    src = tmp_path / "big.jsonl"
+    src.write_bytes(data)
+    with vault.writer() as w:
+        absorbed = []
+        real = w._absorb
+        monkeypatch.setattr(w, "_absorb", lambda new: (absorbed.append(len(new)), real(new)))
+        r = w.store(snap("big", [RawFile("big.jsonl", path=src)]))
+        monkeypatch.setattr(W, "WINDOW", 64 << 20)  # the same bytes in one window
+        w.store(snap("copy", [RawFile("copy.jsonl", data=data)]))
+    assert r.status == "new" and len(absorbed) >= 10  # one call per window
+    with vault.reader() as rd:
+        big, copy = rd.conversations()
+        a = rd.version(big.version_serials[0]).files[0]
+        b = rd.version(copy.version_serials[0]).files[0]
+        assert rd.read_file(a) == data
+        assert a.chunks == b.chunks  # window edges never cut a chunk
