@@ -51,7 +51,7 @@ def collapse(label: str, block: str, size_hint: str | None = None, always: bool 
     text = size_hint if size_hint is not None else block
     lines = text.count("\n") + 1
     if always or lines > COLLAPSE_LINES or len(text) > COLLAPSE_CHARS:
-        return md.details(f"{label} ({lines} lines)", block)
+        return md.details(f"{label} ({lines} line{'' if lines == 1 else 's'})", block)
     return block
 
 

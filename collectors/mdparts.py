@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Mapping
 
+from . import chatmd
 from . import markdown as md
 
 __all__ = [
@@ -26,21 +27,15 @@ __all__ = [
     "side_files",
 ]
 
-COLLAPSE_LINES = 30
-COLLAPSE_CHARS = 3000
+COLLAPSE_LINES = chatmd.COLLAPSE_LINES
+COLLAPSE_CHARS = chatmd.COLLAPSE_CHARS
 JSON_LIMIT = 64 * 1024
 PREVIEW_LIMIT = 256 * 1024
 
 
 def collapse(label: str, block: str, text: str | None = None, *, always: bool = False) -> str:
-    """``block`` as is, or inside ``<details>`` titled ``label (N lines)`` when ``text`` (or
-    the block itself) is longer than :data:`COLLAPSE_LINES` lines / :data:`COLLAPSE_CHARS`
-    characters, or when ``always``."""
-    measured = text if text is not None else block
-    lines = measured.count("\n") + 1
-    if always or lines > COLLAPSE_LINES or len(measured) > COLLAPSE_CHARS:
-        return md.details(f"{label} ({lines} line{'' if lines == 1 else 's'})", block)
-    return block
+    """:func:`collectors.chatmd.collapse`, measuring ``text`` (or the block itself)."""
+    return chatmd.collapse(label, block, size_hint=text, always=always)
 
 
 def arguments_block(value: Any, label: str = "Input") -> str | None:
