@@ -126,6 +126,26 @@ def files_named(directory: Path, names: Iterable[str], deny: frozenset[str]) -> 
                 yield FoundFile(entry.name, Path(entry.path), st)
 
 
+def files_with_suffix(folder: Path, suffix: str,
+                      deny: frozenset[str] = frozenset()) -> Iterator[FoundFile | ItemError]:
+    """The regular, non-hidden files of ``folder`` whose name ends with ``suffix``, sorted by
+    name; nothing if the folder is missing, one :class:`ItemError` if it cannot be listed.
+    Lists and stats only."""
+    try:
+        entries = list_dir(folder, strict=True)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        yield io_error(folder, exc)
+        return
+    for entry in entries:
+        if not entry.name.endswith(suffix) or entry.name.startswith("."):
+            continue
+        st = regular_file(entry, deny)
+        if st is not None:
+            yield FoundFile(entry.name, Path(entry.path), st)
+
+
 def io_error(path: Path | str, exc: OSError) -> ItemError:
     """The collector error for an ``OSError`` met while reading ``path``.
 

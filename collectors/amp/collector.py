@@ -26,9 +26,9 @@ from typing import Any, ClassVar, Iterator, Mapping
 from vault import ConversationSnapshot, RawFile, SourceStamp
 
 from .. import markdown as md
-from ..base import CollectContext, SourceItem
+from ..base import CollectContext, SourceItem, find_hint
 from ..errors import ItemError, TemporaryItemError
-from ..files import FoundFile, io_error, list_dir, regular_file
+from ..files import FoundFile, files_with_suffix
 from ..jsonfile import load_json_file
 from ..locations import option_path, xdg_data_home
 from .render import render_thread, thread_info
@@ -61,28 +61,16 @@ class AmpCollector:
     def discover(self, ctx: CollectContext) -> Iterator[SourceItem | ItemError]:
         """One item per thread file, by name. Lists and stats only."""
         threads = self.root(ctx) / "threads"
-        try:
-            entries = list_dir(threads, strict=True)
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            yield io_error(threads, exc)
-            return
-        for entry in entries:
-            if not entry.name.endswith(".json") or entry.name.startswith("."):
-                continue
-            st = regular_file(entry, DENIED)
-            if st is None:
-                continue
-            found = FoundFile(entry.name, Path(entry.path), st)
-            yield SourceItem(entry.name[: -len(".json")], (SourceStamp.of(found.path, st),), found)
+        for found in files_with_suffix(threads, ".json", DENIED):
+            if isinstance(found, ItemError):
+                yield found
+            else:
+                yield SourceItem(found.name[: -len(".json")], (SourceStamp.of(found.path, found.st),),
+                                 found)
 
     def read(self, item: SourceItem, ctx: CollectContext) -> ConversationSnapshot:
         """Read one thread file. Raises :class:`ItemError` / :class:`TemporaryItemError`."""
-        found = item.hint
-        if not isinstance(found, FoundFile):
-            found = next((f.hint for f in self.discover(ctx)
-                          if isinstance(f, SourceItem) and f.key == item.key), None)
+        found = item.hint if isinstance(item.hint, FoundFile) else find_hint(self, item.key, ctx)
         if found is None:
             raise TemporaryItemError(item.key, "no longer found")
         jf = load_json_file(found.path)

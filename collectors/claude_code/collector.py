@@ -39,10 +39,11 @@ from typing import Any, ClassVar, Iterator, Mapping
 from vault import ConversationSnapshot, RawFile, SourceStamp
 
 from .. import markdown as md
-from ..base import find_hint, CollectContext, SourceItem
+from ..base import CollectContext, SourceItem, find_hint
 from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, io_error, list_dir, regular_file, short_hash, walk_files
 from ..jsonl import iter_jsonl_stream
+from ..locations import env_path, option_path
 from ..scan import file_reader, torn_last_line
 from .config import CONFIG_ID, CONFIG_TITLE, DENIED, find_config_files, render_config
 from .history import HISTORY_NAME, HISTORY_TITLE, HistoryScanner, render_history
@@ -100,13 +101,7 @@ class ClaudeCodeCollector:
 
     def root(self, ctx: CollectContext) -> Path:
         """The Claude Code root for ``ctx`` (it may not exist)."""
-        option = ctx.options.get("path")
-        if isinstance(option, (str, os.PathLike)) and os.fspath(option):
-            return _expand(os.fspath(option), ctx.home)
-        env = ctx.env.get("CLAUDE_CONFIG_DIR")
-        if env:
-            return _expand(env, ctx.home)
-        return ctx.home / ".claude"
+        return option_path(ctx) or env_path(ctx, "CLAUDE_CONFIG_DIR") or ctx.home / ".claude"
 
     def locate(self, ctx: CollectContext) -> list[Path]:
         """``[root]`` when the root is an existing directory, else ``[]``."""
@@ -314,14 +309,6 @@ def _scan_project(folder: Path, slug: str, candidates: dict[str, list[_Candidate
         if kind == "session" and stem in dirs:
             files.extend(walk_files(folder / stem, "", DENIED))
         candidates[stem].append(_Candidate(stem, kind, slug, files))
-
-
-def _expand(value: str, home: Path) -> Path:
-    if value == "~":
-        return home
-    if value.startswith("~/"):
-        return home / value[2:]
-    return Path(value)
 
 
 def _stamps(files: tuple[FoundFile, ...] | list[FoundFile]) -> tuple[SourceStamp, ...]:

@@ -40,10 +40,11 @@ import zstandard
 from vault import ConversationSnapshot, RawFile, SourceStamp
 
 from .. import markdown as md
-from ..base import find_hint, CollectContext, SourceItem
+from ..base import CollectContext, SourceItem, find_hint
 from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, files_named, io_error, list_dir, walk_files
 from ..jsonl import JsonLine, iter_jsonl_stream
+from ..locations import env_path, option_path
 from ..scan import ReadInto, Reopen, file_reader
 from .history import HISTORY_NAME, HISTORY_TITLE, HistoryScanner, render_history
 from .render import render_rollout
@@ -134,13 +135,7 @@ class CodexCollector:
 
     def root(self, ctx: CollectContext) -> Path:
         """The Codex home for ``ctx`` (it may not exist)."""
-        option = ctx.options.get("path")
-        if isinstance(option, (str, os.PathLike)) and os.fspath(option):
-            return _expand(os.fspath(option), ctx.home)
-        env = ctx.env.get("CODEX_HOME")
-        if env:
-            return _expand(env, ctx.home)
-        return ctx.home / ".codex"
+        return option_path(ctx) or env_path(ctx, "CODEX_HOME") or ctx.home / ".codex"
 
     def locate(self, ctx: CollectContext) -> list[Path]:
         """``[root]`` when the root is an existing directory, else ``[]``."""
@@ -281,14 +276,6 @@ class CodexCollector:
 
 
 # ---------------------------------------------------------------------------------------
-
-
-def _expand(value: str, home: Path) -> Path:
-    if value == "~":
-        return home
-    if value.startswith("~/"):
-        return home / value[2:]
-    return Path(value)
 
 
 def _scan(stream: BinaryIO, size: int, compressed: bool, scanner: RolloutMetaScanner) -> list[str]:

@@ -31,11 +31,11 @@ from typing import Any, ClassVar, Iterator, Mapping
 from vault import ConversationSnapshot, RawFile, SourceStamp
 
 from .. import markdown as md
-from ..base import CollectContext, SourceItem
+from ..base import CollectContext, SourceItem, find_hint
 from ..errors import ItemError, TemporaryItemError
-from ..files import FoundFile, io_error, list_dir, regular_file
+from ..files import FoundFile, files_with_suffix
 from ..jsonfile import load_json_file, parse_json_bytes
-from ..locations import expand, option_path
+from ..locations import env_path, option_path
 from ..timestamps import parse_time
 from .render import render_session, session_info
 
@@ -99,11 +99,7 @@ class ContinueCollector:
 
     def root(self, ctx: CollectContext) -> Path:
         """Continue's global directory for ``ctx`` (it may not exist)."""
-        option = option_path(ctx)
-        if option is not None:
-            return option
-        env = ctx.env.get("CONTINUE_GLOBAL_DIR", "")
-        return expand(env, ctx.home) if env else ctx.home / ".continue"
+        return option_path(ctx) or env_path(ctx, "CONTINUE_GLOBAL_DIR") or ctx.home / ".continue"
 
     def locate(self, ctx: CollectContext) -> list[Path]:
         """``[sessions dir]`` when it exists."""
@@ -113,28 +109,16 @@ class ContinueCollector:
     def discover(self, ctx: CollectContext) -> Iterator[SourceItem | ItemError]:
         """One item per session file, by name. Lists and stats only."""
         folder = self.root(ctx) / "sessions"
-        try:
-            entries = list_dir(folder, strict=True)
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            yield io_error(folder, exc)
-            return
-        for entry in entries:
-            if not entry.name.endswith(".json") or entry.name.startswith("."):
-                continue
-            st = regular_file(entry, DENIED)
-            if st is None:
-                continue
-            found = FoundFile(entry.name, Path(entry.path), st)
-            yield SourceItem(entry.name[: -len(".json")], (SourceStamp.of(found.path, st),), found)
+        for found in files_with_suffix(folder, ".json", DENIED):
+            if isinstance(found, ItemError):
+                yield found
+            else:
+                yield SourceItem(found.name[: -len(".json")], (SourceStamp.of(found.path, found.st),),
+                                 found)
 
     def read(self, item: SourceItem, ctx: CollectContext) -> ConversationSnapshot:
         """Read one session file. Raises :class:`ItemError` / :class:`TemporaryItemError`."""
-        found = item.hint
-        if not isinstance(found, FoundFile):
-            found = next((f.hint for f in self.discover(ctx)
-                          if isinstance(f, SourceItem) and f.key == item.key), None)
+        found = item.hint if isinstance(item.hint, FoundFile) else find_hint(self, item.key, ctx)
         if found is None:
             raise TemporaryItemError(item.key, "no longer found")
         jf = load_json_file(found.path)

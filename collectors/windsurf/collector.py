@@ -33,7 +33,7 @@ from vault import ConversationSnapshot, RawFile, SourceStamp
 from .. import markdown as md
 from ..base import CollectContext, SourceItem
 from ..errors import ItemError, TemporaryItemError
-from ..files import FoundFile, io_error, list_dir, regular_file
+from ..files import FoundFile, files_with_suffix, io_error
 from ..locations import option_path
 from ..timestamps import format_time
 
@@ -78,24 +78,14 @@ class WindsurfCollector:
     def discover(self, ctx: CollectContext) -> Iterator[SourceItem | ItemError]:
         """One item per ``.pb`` file. Lists and stats only."""
         for root, edition in self.roots(ctx):
-            folder = root / "cascade"
-            try:
-                entries = list_dir(folder, strict=True)
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                yield io_error(folder, exc)
-                continue
-            for entry in entries:
-                if not entry.name.endswith(".pb") or entry.name.startswith("."):
+            for found in files_with_suffix(root / "cascade", ".pb"):
+                if isinstance(found, ItemError):
+                    yield found
                     continue
-                st = regular_file(entry)
-                if st is None:
-                    continue
-                uuid = entry.name[: -len(".pb")]
+                uuid = found.name[: -len(".pb")]
                 key = f"{uuid}@{edition}" if edition else uuid
-                found = FoundFile(entry.name, Path(entry.path), st)
-                yield SourceItem(key, (SourceStamp.of(found.path, st),), _Hint(found, uuid, edition))
+                yield SourceItem(key, (SourceStamp.of(found.path, found.st),),
+                                 _Hint(found, uuid, edition))
 
     def read(self, item: SourceItem, ctx: CollectContext) -> ConversationSnapshot:
         """The file as an opaque raw file. Raises :class:`ItemError` / :class:`TemporaryItemError`."""
