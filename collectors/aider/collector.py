@@ -158,7 +158,7 @@ class AiderCollector:
         Raises :class:`TemporaryItemError` if the history is gone, :class:`ItemError` if it
         cannot be read.
         """
-        hint = item.hint if isinstance(item.hint, _Hint) else self._find(item.key, ctx)
+        hint = item.hint if isinstance(item.hint, _Hint) else find_hint(self, item.key, ctx)
         if hint is None:
             raise TemporaryItemError(item.key, "no longer found")
         found = hint.found
@@ -196,9 +196,6 @@ class AiderCollector:
             attributes={"repo": repo, "runs": len(runs)},
             warnings=tuple(warnings),
         )
-
-    def _find(self, key: str, ctx: CollectContext) -> _Hint | None:
-        return find_hint(self, key, ctx)
 
     # -- render -----------------------------------------------------------------------------
 

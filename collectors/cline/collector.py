@@ -209,7 +209,7 @@ class TaskCollector:
         Raises :class:`TemporaryItemError` if the task vanished or one of its JSON files is
         being written, :class:`ItemError` if it cannot be read.
         """
-        hint = item.hint if isinstance(item.hint, _Hint) else self._find(item.key, ctx)
+        hint = item.hint if isinstance(item.hint, _Hint) else find_hint(self, item.key, ctx)
         if hint is None:
             raise TemporaryItemError(item.key, "no longer found")
         now = time.time()
@@ -278,9 +278,6 @@ class TaskCollector:
             attributes=attributes,
             warnings=tuple(warnings),
         )
-
-    def _find(self, key: str, ctx: CollectContext) -> _Hint | None:
-        return find_hint(self, key, ctx)
 
     # -- render -----------------------------------------------------------------------------
 

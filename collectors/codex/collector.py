@@ -183,15 +183,12 @@ class CodexCollector:
         Raises :class:`TemporaryItemError` if the file is gone, :class:`ItemError` if it
         cannot be read.
         """
-        hint = item.hint if isinstance(item.hint, _Hint) else self._find(item.key, ctx)
+        hint = item.hint if isinstance(item.hint, _Hint) else find_hint(self, item.key, ctx)
         if hint is None:
             raise TemporaryItemError(item.key, "no longer found")
         if hint.kind == "history":
             return self._read_history(hint)
         return self._read_session(hint)
-
-    def _find(self, key: str, ctx: CollectContext) -> _Hint | None:
-        return find_hint(self, key, ctx)
 
     def _read_session(self, hint: _Hint) -> ConversationSnapshot:
         path = hint.file.path

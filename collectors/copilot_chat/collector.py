@@ -172,7 +172,7 @@ class CopilotChatCollector:
         Raises :class:`TemporaryItemError` if its files vanished or are being written,
         :class:`ItemError` if they cannot be read.
         """
-        hint = item.hint if isinstance(item.hint, _Hint) else self._find(item.key, ctx)
+        hint = item.hint if isinstance(item.hint, _Hint) else find_hint(self, item.key, ctx)
         if hint is None:
             raise TemporaryItemError(item.key, "no longer found")
         now = time.time()
@@ -256,9 +256,6 @@ class CopilotChatCollector:
         if custom:
             return custom
         return title_from_text(first) if first else UNTITLED
-
-    def _find(self, key: str, ctx: CollectContext) -> _Hint | None:
-        return find_hint(self, key, ctx)
 
     # -- render -----------------------------------------------------------------------------
 

@@ -142,7 +142,7 @@ class CopilotCliCollector:
         Raises :class:`TemporaryItemError` if the log is gone, :class:`ItemError` if it
         cannot be read.
         """
-        hint = item.hint if isinstance(item.hint, _Hint) else self._find(item.key, ctx)
+        hint = item.hint if isinstance(item.hint, _Hint) else find_hint(self, item.key, ctx)
         if hint is None:
             raise TemporaryItemError(item.key, "no longer found")
         main = hint.main
@@ -198,9 +198,6 @@ class CopilotCliCollector:
             attributes=attributes,
             warnings=tuple(warnings),
         )
-
-    def _find(self, key: str, ctx: CollectContext) -> _Hint | None:
-        return find_hint(self, key, ctx)
 
     # -- render -----------------------------------------------------------------------------
 

@@ -53,7 +53,7 @@ from typing import Any, ClassVar, Iterator, Mapping
 from vault import ConversationSnapshot, RawFile, SourceStamp
 
 from .. import markdown as md
-from ..base import CollectContext, SourceItem
+from ..base import CollectContext, SourceItem, find_hint
 from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, files_named, io_error, list_dir, short_hash
 from ..scan import torn_last_line
@@ -216,7 +216,7 @@ class CursorCollector:
     def read(self, item: SourceItem, ctx: CollectContext) -> ConversationSnapshot:
         """Read one item (see the module docstring). Raises :class:`ItemError` /
         :class:`TemporaryItemError`."""
-        hint = item.hint if isinstance(item.hint, _Hint) else self._find(item.key, ctx)
+        hint = item.hint if isinstance(item.hint, _Hint) else find_hint(self, item.key, ctx)
         if hint is None:
             raise TemporaryItemError(item.key, "no longer found")
         if hint.kind == "transcript":
@@ -232,12 +232,6 @@ class CursorCollector:
         if hint.kind == "prompts":
             return self._read_prompts(hint)
         return self._read_session(hint)
-
-    def _find(self, key: str, ctx: CollectContext) -> _Hint | None:
-        for found in self.discover(ctx):
-            if isinstance(found, SourceItem) and found.key == key:
-                return found.hint  # type: ignore[no-any-return]
-        return None
 
     def _read_composer(self, hint: _Hint) -> ConversationSnapshot:
         extract = read_global_composer(hint.path, hint.source_id)

@@ -172,7 +172,7 @@ class GeminiCliCollector:
         Raises :class:`TemporaryItemError` if the chat file is gone, :class:`ItemError` if it
         cannot be read.
         """
-        hint = item.hint if isinstance(item.hint, _Hint) else self._find(item.key, ctx)
+        hint = item.hint if isinstance(item.hint, _Hint) else find_hint(self, item.key, ctx)
         if hint is None:
             raise TemporaryItemError(item.key, "no longer found")
         main = hint.main
@@ -233,9 +233,6 @@ class GeminiCliCollector:
             attributes=attributes,
             warnings=tuple(warnings + info.warnings),
         )
-
-    def _find(self, key: str, ctx: CollectContext) -> _Hint | None:
-        return find_hint(self, key, ctx)
 
     # -- render -----------------------------------------------------------------------------
 

@@ -134,7 +134,7 @@ class QwenCodeCollector:
         Raises :class:`TemporaryItemError` if the transcript is gone, :class:`ItemError` if
         it cannot be read.
         """
-        hint = item.hint if isinstance(item.hint, _Hint) else self._find(item.key, ctx)
+        hint = item.hint if isinstance(item.hint, _Hint) else find_hint(self, item.key, ctx)
         if hint is None:
             raise TemporaryItemError(item.key, "no longer found")
         main = hint.main
@@ -190,9 +190,6 @@ class QwenCodeCollector:
             attributes=attributes,
             warnings=tuple(warnings),
         )
-
-    def _find(self, key: str, ctx: CollectContext) -> _Hint | None:
-        return find_hint(self, key, ctx)
 
     # -- render -----------------------------------------------------------------------------
 
