@@ -172,3 +172,9 @@ def _parse(number: int, line: bytes) -> JsonLine | BadLine:
     if value is None:
         return BadLine(number, len(line), reason or _NOT_JSON)
     return JsonLine(number, value, len(line))
+
+
+def nonempty_str(value: Any) -> str | None:
+    """``value`` if it is a non-empty ``str`` (a field read from a parsed JSON record), else
+    ``None``."""
+    return value if isinstance(value, str) and value else None

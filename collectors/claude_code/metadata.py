@@ -52,6 +52,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from ..jsonl import nonempty_str
 from ..scan import (
     STRING_BODY,
     Block,
@@ -95,10 +96,6 @@ def _sid_pattern(known: tuple[bytes, ...]) -> re.Pattern[bytes]:
     if not known:
         return _ANY_SESSION_ID
     return re.compile(_SESSION_ID % b"|".join(re.escape(k) for k in known))
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 _HEAD, _PROMPT, _SID = 1, 2, 4  # what is still looked for from the start of the file
@@ -172,7 +169,7 @@ class SessionMetaScanner(BlockScanner):
                     self._todo &= ~_PROMPT
                 else:
                     self._side_prompt = title
-        sid = _str(rec.get("sessionId"))
+        sid = nonempty_str(rec.get("sessionId"))
         if sid is not None and (self._own is None or sid == self._own):
             self.info.session_ids.append(sid)
             self._todo &= ~_SID
@@ -201,13 +198,13 @@ class SessionMetaScanner(BlockScanner):
         if info.created_at is None:
             info.created_at = parse_iso(rec.get("timestamp"))
         if info.cwd is None:
-            info.cwd = _str(rec.get("cwd"))
+            info.cwd = nonempty_str(rec.get("cwd"))
         if self._first_version is None:
-            self._first_version = _str(rec.get("version"))
+            self._first_version = nonempty_str(rec.get("version"))
         if self._first_branch is None:
-            self._first_branch = _str(rec.get("gitBranch"))
+            self._first_branch = nonempty_str(rec.get("gitBranch"))
         if not info.agent_ids:
-            agent = _str(rec.get("agentId"))
+            agent = nonempty_str(rec.get("agentId"))
             if agent is not None:
                 info.agent_ids.append(agent)
         self._note_model(rec, offset)
@@ -242,16 +239,16 @@ class SessionMetaScanner(BlockScanner):
         offset = block.base + ls
         kind = rec.get("type")
         if kind == "custom-title":
-            self._custom = _str(rec.get("customTitle")) or self._custom
+            self._custom = nonempty_str(rec.get("customTitle")) or self._custom
         elif kind == "ai-title" or kind == "agent-name":
-            name = _str(rec.get("aiTitle" if kind == "ai-title" else "agentName"))
+            name = nonempty_str(rec.get("aiTitle" if kind == "ai-title" else "agentName"))
             if name is not None and (self._named is None or offset >= self._named[0]):
                 self._named = (offset, name)
         elif kind == "summary":
-            text = _str(rec.get("summary"))
+            text = nonempty_str(rec.get("summary"))
             if text is not None:
-                self._summaries.append((_str(rec.get("leafUuid")), text))
-        logical = _str(rec.get("logicalParentUuid"))
+                self._summaries.append((nonempty_str(rec.get("leafUuid")), text))
+        logical = nonempty_str(rec.get("logicalParentUuid"))
         if logical is not None:  # a compaction boundary: is its parent in this file?
             here = re.compile(rb'"uuid":\s*"' + re.escape(_raw(logical)) + rb'"')
             found = here.search(block.buf, block.start, block.end) is not None
@@ -293,7 +290,7 @@ class SessionMetaScanner(BlockScanner):
             pos = m.end()
             ls, le = block.line_at(m.start())
             rec = self.record(block, ls, le)
-            sid = _str(rec.get("sessionId")) if rec is not None else None
+            sid = nonempty_str(rec.get("sessionId")) if rec is not None else None
             genuine = sid is not None and sid == decode_string(raw)
             if genuine and not info.session_ids and (self._own is None or sid == self._own):
                 info.session_ids.append(sid)  # the usual case: one id; no pattern to build
@@ -333,9 +330,9 @@ class SessionMetaScanner(BlockScanner):
                 if info.updated_at is None:
                     info.updated_at = parse_iso(rec.get("timestamp"))
                 if self._last_version is None:
-                    self._last_version = _str(rec.get("version"))
+                    self._last_version = nonempty_str(rec.get("version"))
                 if self._last_branch is None:
-                    self._last_branch = _str(rec.get("gitBranch"))
+                    self._last_branch = nonempty_str(rec.get("gitBranch"))
                 self._note_model(rec, block.base + ls)
             examined += le - ls + 1
             if info.updated_at is not None or examined >= TAIL_BYTES:
@@ -344,7 +341,7 @@ class SessionMetaScanner(BlockScanner):
     def _note_model(self, rec: dict[str, Any], offset: int) -> None:
         if rec.get("type") != "assistant":
             return
-        model = _str(message_of(rec).get("model"))
+        model = nonempty_str(message_of(rec).get("model"))
         if model is not None and model != "<synthetic>":
             models = self._models
             if model not in models or offset < models[model]:

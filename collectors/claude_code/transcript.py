@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from ..jsonl import BadLine, JsonLine
+from ..jsonl import BadLine, JsonLine, nonempty_str
 from ..timestamps import parse_iso
 from ..titles import UNTITLED, title_from_text
 
@@ -128,10 +128,6 @@ def real_prompt_text(rec: dict[str, Any]) -> str | None:
     return text
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 # ---------------------------------------------------------------------------------------
 # Streaming metadata
 
@@ -197,37 +193,37 @@ class SessionScanner:
                 info.created_at = ts
             if info.updated_at is None or ts > info.updated_at:
                 info.updated_at = ts
-        uuid = _str(rec.get("uuid"))
+        uuid = nonempty_str(rec.get("uuid"))
         if uuid is not None:
             self._uuid_line[uuid] = item.number
-        sid = _str(rec.get("sessionId"))
+        sid = nonempty_str(rec.get("sessionId"))
         if sid is not None:
             if sid not in self._sid_before_own:
                 self._sid_before_own[sid] = self._last_sid
                 info.session_ids.append(sid)
             self._last_sid = sid
-        agent = _str(rec.get("agentId"))
+        agent = nonempty_str(rec.get("agentId"))
         if agent is not None and agent not in info.agent_ids:
             info.agent_ids.append(agent)
         if info.cwd is None:
-            info.cwd = _str(rec.get("cwd"))
-        info.git_branch = _str(rec.get("gitBranch")) or info.git_branch
-        info.version = _str(rec.get("version")) or info.version
-        logical = _str(rec.get("logicalParentUuid"))
+            info.cwd = nonempty_str(rec.get("cwd"))
+        info.git_branch = nonempty_str(rec.get("gitBranch")) or info.git_branch
+        info.version = nonempty_str(rec.get("version")) or info.version
+        logical = nonempty_str(rec.get("logicalParentUuid"))
         if logical is not None:
             self._logical.append(logical)
         if kind == "custom-title":
-            self._custom = _str(rec.get("customTitle")) or self._custom
+            self._custom = nonempty_str(rec.get("customTitle")) or self._custom
         elif kind == "ai-title":
-            self._named = _str(rec.get("aiTitle")) or self._named
+            self._named = nonempty_str(rec.get("aiTitle")) or self._named
         elif kind == "agent-name":
-            self._named = _str(rec.get("agentName")) or self._named
+            self._named = nonempty_str(rec.get("agentName")) or self._named
         elif kind == "summary":
-            text = _str(rec.get("summary"))
+            text = nonempty_str(rec.get("summary"))
             if text is not None:
-                self._summaries.append((_str(rec.get("leafUuid")), text))
+                self._summaries.append((nonempty_str(rec.get("leafUuid")), text))
         elif kind == "assistant":
-            model = _str(message_of(rec).get("model"))
+            model = nonempty_str(message_of(rec).get("model"))
             if model is not None and model != "<synthetic>" and model not in info.models:
                 info.models.append(model)
         elif kind == "user" and self._prompt is None and is_real_prompt(rec):
@@ -351,7 +347,7 @@ def build_tree(items: Iterable[JsonLine | BadLine]) -> Transcript:
             (last.notes if last is not None else preamble).append(item)
             continue
         rec = item.value
-        uuid = _str(rec.get("uuid"))
+        uuid = nonempty_str(rec.get("uuid"))
         synthetic = False
         if uuid is None and rec.get("type") in _CONVERSATIONAL:
             # A message line without uuid (hand-written or very old files): keep it in the
@@ -365,8 +361,8 @@ def build_tree(items: Iterable[JsonLine | BadLine]) -> Transcript:
             duplicates += 1
             continue
         entry = Entry(item.number, rec, uuid, synthetic=synthetic)
-        parent_id = _str(rec.get("parentUuid"))
-        logical_id = _str(rec.get("logicalParentUuid"))
+        parent_id = nonempty_str(rec.get("parentUuid"))
+        logical_id = nonempty_str(rec.get("logicalParentUuid"))
         if parent_id is not None and parent_id in by_uuid:
             entry.parent, entry.link = by_uuid[parent_id], "parent"
         elif logical_id is not None and logical_id in by_uuid:

@@ -35,6 +35,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from ..jsonl import nonempty_str
 from ..scan import decode_string
 from ..timestamps import parse_epoch
 from ..titles import UNTITLED, title_from_text
@@ -148,10 +149,6 @@ class TaskInfo:
     files_in_context: int | None = None
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def api_messages(value: Any) -> list[Any] | None:
     """The message list of a parsed ``api_conversation_history.json``: the array itself
     (Cline, older Roo Code) or ``messages`` of Roo Code's ``{version: 2, messages}``."""
@@ -167,7 +164,7 @@ def first_task_text(ui: Any) -> str | None:
     if isinstance(ui, list) and ui and isinstance(ui[0], dict):
         first = ui[0]
         if first.get("type") == "say" and first.get("say") in ("text", "task"):
-            return _str(first.get("text"))
+            return nonempty_str(first.get("text"))
     return None
 
 
@@ -252,7 +249,7 @@ def task_info(task_id: str, ui: Any, api: Any, metadata: Any) -> TaskInfo:
         for messages in (ui, api):
             for message in messages if isinstance(messages, list) else ():
                 model_info = message.get("modelInfo") if isinstance(message, dict) else None
-                model = _str(model_info.get("modelId")) if isinstance(model_info, dict) else None
+                model = nonempty_str(model_info.get("modelId")) if isinstance(model_info, dict) else None
                 if model and model not in info.models:
                     info.models.append(model)
     return info
@@ -264,14 +261,14 @@ def _metadata(info: TaskInfo, metadata: Any) -> None:
     usage = metadata.get("model_usage")
     if isinstance(usage, list):
         for entry in usage:
-            model = _str(entry.get("model_id")) if isinstance(entry, dict) else None
+            model = nonempty_str(entry.get("model_id")) if isinstance(entry, dict) else None
             if model and model not in info.models:
                 info.models.append(model)
     history = metadata.get("environment_history")
     if isinstance(history, list) and history and isinstance(history[-1], dict):
         last = history[-1]
-        info.version = _str(last.get("cline_version")) or _str(last.get("roo_version"))
-        name, version = _str(last.get("host_name")), _str(last.get("host_version"))
+        info.version = nonempty_str(last.get("cline_version")) or nonempty_str(last.get("roo_version"))
+        name, version = nonempty_str(last.get("host_name")), nonempty_str(last.get("host_version"))
         if name:
             info.editor = f"{name} {version}" if version else name
     files = metadata.get("files_in_context")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..jsonl import nonempty_str
 from ..scan import STRING_BODY, Block, BlockScanner, Reopen
 from ..timestamps import parse_iso
 from .rollout import RolloutInfo, apply_session_meta, normalize, prompt_title
@@ -44,10 +45,6 @@ _PASS = re.compile(rb'"type":\s*"(thread_name_updated|turn_context)"')  # once m
 _USER_EVENT = re.compile(rb'"type":\s*"user_message"')
 _USER_ROLE = re.compile(rb'"role":\s*"user"')
 _MODEL = re.compile(rb'"model":\s*"')
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _time(rec: dict[str, Any]) -> float | None:
@@ -130,11 +127,11 @@ class RolloutMetaScanner(BlockScanner):
                 self._meta_seen = True
                 apply_session_meta(info, payload)
             elif rkind == "turn_context":
-                name = _str(payload.get("model"))
+                name = nonempty_str(payload.get("model"))
                 if name is not None and name not in info.models:
                     info.models.append(name)
             elif rkind == "event_msg" and payload.get("type") == "thread_name_updated":
-                info.thread_name = _str(payload.get("thread_name")) or info.thread_name
+                info.thread_name = nonempty_str(payload.get("thread_name")) or info.thread_name
 
     def _prompts(self, block: Block) -> None:
         buf, pos, end = block.buf, block.start, block.end

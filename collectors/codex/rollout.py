@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..jsonl import BadLine, JsonLine
+from ..jsonl import BadLine, JsonLine, nonempty_str
 from ..timestamps import parse_iso
 from ..titles import UNTITLED, title_from_text
 
@@ -126,10 +126,6 @@ def is_preamble(text: str) -> bool:
     return text.lstrip().startswith(_PREAMBLE_PREFIXES)
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 @dataclass
 class RolloutInfo:
     """What one read of a rollout gives. Times are Unix seconds (UTC); ``meta_id`` is the first
@@ -192,11 +188,11 @@ class RolloutScanner:
                 self._meta_seen = True
                 self._session_meta(payload)
         elif kind == "turn_context":
-            model = _str(payload.get("model"))
+            model = nonempty_str(payload.get("model"))
             if model is not None and model not in info.models:
                 info.models.append(model)
         elif kind == "event_msg" and payload.get("type") == "thread_name_updated":
-            info.thread_name = _str(payload.get("thread_name")) or info.thread_name
+            info.thread_name = nonempty_str(payload.get("thread_name")) or info.thread_name
         elif info.prompt is None:
             info.prompt = prompt_title(kind, payload)
 
@@ -210,7 +206,7 @@ def prompt_title(kind: str, payload: dict[str, Any]) -> str | None:
     if kind == "event_msg":
         if payload.get("type") != "user_message":
             return None
-        text = _str(payload.get("message")) or ""
+        text = nonempty_str(payload.get("message")) or ""
     elif kind == "response_item":
         if payload.get("type") not in ("message", None) or payload.get("role") != "user":
             return None
@@ -226,14 +222,14 @@ def prompt_title(kind: str, payload: dict[str, Any]) -> str | None:
 
 def apply_session_meta(info: RolloutInfo, payload: dict[str, Any]) -> None:
     """Take the first ``session_meta`` payload's fields into ``info``."""
-    info.meta_id = _str(payload.get("id"))
-    info.forked_from = _str(payload.get("forked_from_id"))
-    info.parent_thread = _str(payload.get("parent_thread_id"))
-    info.cwd = _str(payload.get("cwd"))
-    info.cli_version = _str(payload.get("cli_version"))
-    info.originator = _str(payload.get("originator"))
-    info.model_provider = _str(payload.get("model_provider"))
-    info.source = _str(payload.get("source"))
+    info.meta_id = nonempty_str(payload.get("id"))
+    info.forked_from = nonempty_str(payload.get("forked_from_id"))
+    info.parent_thread = nonempty_str(payload.get("parent_thread_id"))
+    info.cwd = nonempty_str(payload.get("cwd"))
+    info.cli_version = nonempty_str(payload.get("cli_version"))
+    info.originator = nonempty_str(payload.get("originator"))
+    info.model_provider = nonempty_str(payload.get("model_provider"))
+    info.source = nonempty_str(payload.get("source"))
     git = payload.get("git")
     if isinstance(git, dict):
         info.git = {k: v for k, v in git.items() if isinstance(v, (str, int, float, bool))}

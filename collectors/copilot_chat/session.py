@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Mapping
 
-from ..jsonl import iter_jsonl, iter_jsonl_stream
+from ..jsonl import iter_jsonl, iter_jsonl_stream, nonempty_str
 from ..scan import decode_string
 from ..timestamps import parse_epoch
 from ..titles import UNTITLED, title_from_text
@@ -111,10 +111,6 @@ class SessionInfo:
     version: int | None = None
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def request_text(request: Any) -> str | None:
     """The user's text of one request (``message.text``; older sessions: a plain string)."""
     if not isinstance(request, dict):
@@ -147,12 +143,12 @@ def session_info(state: Mapping[str, Any]) -> SessionInfo:
     else the first request's text cut by :func:`collectors.titles.title_from_text`.
     ``updated_at``: ``lastMessageDate``, else the latest request timestamp or completion time.
     """
-    info = SessionInfo(session_id=_str(state.get("sessionId")))
+    info = SessionInfo(session_id=nonempty_str(state.get("sessionId")))
     version = state.get("version")
     info.version = version if isinstance(version, int) and not isinstance(version, bool) else None
     requests = requests_of(state)
     info.requests = len(requests)
-    custom = _str(state.get("customTitle"))
+    custom = nonempty_str(state.get("customTitle"))
     if custom is not None:
         info.title, info.title_source = custom, "customTitle"
     else:
@@ -167,7 +163,7 @@ def session_info(state: Mapping[str, Any]) -> SessionInfo:
     for request in requests:
         if not isinstance(request, dict):
             continue
-        model = _str(request.get("modelId"))
+        model = nonempty_str(request.get("modelId"))
         if model is not None and model not in info.models:
             info.models.append(model)
         for when in (request.get("timestamp"), _completed_at(request)):
@@ -177,8 +173,8 @@ def session_info(state: Mapping[str, Any]) -> SessionInfo:
     info.updated_at = latest
     if info.created_at is None and requests and isinstance(requests[0], dict):
         info.created_at = parse_epoch(requests[0].get("timestamp"), unit="ms")
-    info.requester = _str(state.get("requesterUsername"))
-    info.responder = _str(state.get("responderUsername"))
+    info.requester = nonempty_str(state.get("requesterUsername"))
+    info.responder = nonempty_str(state.get("responderUsername"))
     location = state.get("initialLocation")
     info.location = location if isinstance(location, str) and location else None
     return info

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..jsonl import nonempty_str
 from ..recordscan import RecordScanner
 from ..scan import Block, Reopen
 from ..timestamps import parse_iso
@@ -30,10 +31,6 @@ MAX_MODELS = 16
 _TITLE = re.compile(rb'"type":\s*"session\.title_changed"')
 _MODEL = re.compile(rb'"type":\s*"session\.model_change"')
 _USER = re.compile(rb'"type":\s*"user\.message"')
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 @dataclass
@@ -87,17 +84,17 @@ class EventMetaScanner(RecordScanner):
         if rec.get("type") == "session.start" and not self._started:
             self._started = True
             data = event_data(rec)
-            info.session_id = _str(data.get("sessionId"))
-            info.version = _str(data.get("copilotVersion"))
+            info.session_id = nonempty_str(data.get("sessionId"))
+            info.version = nonempty_str(data.get("copilotVersion"))
             start = parse_iso(data.get("startTime"))
             if start is not None:
                 info.created_at = start if info.created_at is None else min(info.created_at, start)
             info.add_model(data.get("selectedModel"))
             context = data.get("context")
             if isinstance(context, dict):
-                info.cwd = _str(context.get("cwd"))
-                info.repository = _str(context.get("repository"))
-                info.branch = _str(context.get("branch"))
+                info.cwd = nonempty_str(context.get("cwd"))
+                info.repository = nonempty_str(context.get("repository"))
+                info.branch = nonempty_str(context.get("branch"))
         return self._started and info.created_at is not None
 
     def on_tail(self, rec: dict[str, Any], offset: int) -> bool:
@@ -110,7 +107,7 @@ class EventMetaScanner(RecordScanner):
     def _on_title(self, block: Block, ls: int, le: int, m: re.Match[bytes]) -> bool:
         for rec in self.records(block, ls, le):
             if rec.get("type") == "session.title_changed" and not rec.get("agentId"):
-                self.info.title = _str(event_data(rec).get("title")) or self.info.title
+                self.info.title = nonempty_str(event_data(rec).get("title")) or self.info.title
         return False
 
     def _on_model(self, block: Block, ls: int, le: int, m: re.Match[bytes]) -> bool:

@@ -23,7 +23,7 @@ from typing import Any, Mapping
 
 from .. import markdown as md
 from ..glued import iter_jsonl_glued
-from ..jsonl import BadLine, JsonLine
+from ..jsonl import BadLine, JsonLine, nonempty_str
 from ..mdparts import JSON_LIMIT, arguments_block, collapse, output_block, side_files
 from ..timestamps import format_time, parse_iso
 from ..titles import UNTITLED
@@ -116,10 +116,6 @@ def render_session(files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
     return doc.render()
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def _header(
     doc: md.Document,
     meta: Mapping[str, Any],
@@ -136,15 +132,15 @@ def _header(
     if isinstance(native, str) and native:
         lines.append(f"- **Session:** {md.code_span(native)}")
     start = next((event_data(e) for e in events if e.get("type") == "session.start"), {})
-    sid = _str(start.get("sessionId"))
+    sid = nonempty_str(start.get("sessionId"))
     if sid and sid != native:
         lines.append(f"- **Session id in the log:** {md.code_span(sid)}")
     context = start.get("context") if isinstance(start.get("context"), dict) else {}
-    cwd = _str(context.get("cwd")) or fields.get("cwd")
+    cwd = nonempty_str(context.get("cwd")) or fields.get("cwd")
     if cwd:
         lines.append(f"- **Directory:** {md.code_span(cwd)}")
     for label, key in (("Repository", "repository"), ("Branch", "branch")):
-        value = _str(context.get(key))
+        value = nonempty_str(context.get(key))
         if value:
             lines.append(f"- **{label}:** {md.code_span(value)}")
     times = [t for t in (parse_iso(e.get("timestamp")) for e in events) if t is not None]
@@ -155,12 +151,12 @@ def _header(
     for e in events:
         data = event_data(e)
         for key in ("selectedModel", "newModel", "model"):
-            value = _str(data.get(key))
+            value = nonempty_str(data.get(key))
             if value and value not in models:
                 models.append(value)
     if models:
         lines.append("- **Models:** " + ", ".join(md.code_span(m) for m in models[:16]))
-    version = _str(start.get("copilotVersion"))
+    version = nonempty_str(start.get("copilotVersion"))
     if version:
         lines.append(f"- **Copilot CLI:** {md.code_span(version)}")
     bad = [i for i in items if isinstance(i, BadLine)]
@@ -171,7 +167,7 @@ def _header(
 
 def _fallback_title(events: list[dict[str, Any]], fields: Mapping[str, str]) -> str:
     titles = [
-        _str(event_data(e).get("title"))
+        nonempty_str(event_data(e).get("title"))
         for e in events
         if e.get("type") == "session.title_changed" and not e.get("agentId")
     ]
@@ -250,7 +246,7 @@ class _Renderer:
             self._heading("Subagent" if sub else "Assistant", item)
             self._assistant(data)
         elif kind == "assistant.reasoning":
-            text = _str(data.get("content"))
+            text = nonempty_str(data.get("content"))
             if text:
                 self._heading("Subagent" if sub else "Assistant", item)
                 doc.add(md.details("Reasoning", md.text_block(text)))
@@ -267,29 +263,29 @@ class _Renderer:
         elif kind == "tool.execution_complete":
             doc.extend(_result(data))
         elif kind == "system.message":
-            text = _str(data.get("content")) or ""
-            role = _str(data.get("role")) or "system"
+            text = nonempty_str(data.get("content")) or ""
+            role = nonempty_str(data.get("role")) or "system"
             label = f"{role.capitalize()} message (line {item.number})"
             doc.add(md.details(label, md.text_block(text)))
         elif kind == "system.notification":
-            text = _str(data.get("content")) or ""
+            text = nonempty_str(data.get("content")) or ""
             kind_info = data.get("kind")
             label = kind_info.get("type") if isinstance(kind_info, dict) else None
             summary = f"Notification{': ' + label if isinstance(label, str) else ''}"
             body = md.text_block(text) if text.strip() else md.json_block(data, limit=JSON_LIMIT)
             doc.add(md.details(summary, body))
         elif kind.startswith("subagent."):
-            name = _str(data.get("agentDisplayName")) or _str(data.get("agentName")) or "?"
+            name = nonempty_str(data.get("agentDisplayName")) or nonempty_str(data.get("agentName")) or "?"
             what = kind.split(".", 1)[1]
             doc.add(md.note(f"Subagent {name} {what}"))
         elif kind in ("hook.start", "hook.end"):
-            hook = _str(data.get("hookType")) or "?"
+            hook = nonempty_str(data.get("hookType")) or "?"
             summary = f"Hook {hook} ({kind.split('.', 1)[1]})"
             doc.add(md.details(summary, md.json_block(data, limit=JSON_LIMIT)))
         elif kind in ("session.start", "session.resume"):
             self.speaker = None
             context = data.get("context") if isinstance(data.get("context"), dict) else {}
-            where = _str(context.get("cwd"))
+            where = nonempty_str(context.get("cwd"))
             what = "Session started" if kind == "session.start" else "Session resumed"
             doc.add(md.note(f"{what}{' in ' + where if where else ''}"))
         elif kind == "session.model_change":
@@ -299,7 +295,7 @@ class _Renderer:
             doc.add("---")
             label = _CONTEXT_EVENTS[kind]
             doc.add(f"**{label}**")
-            summary = _str(data.get("summaryContent")) or _str(data.get("summary"))
+            summary = nonempty_str(data.get("summaryContent")) or nonempty_str(data.get("summary"))
             if summary:
                 doc.add(md.details("Summary", md.text_block(summary)))
             if data:
@@ -334,7 +330,7 @@ class _Renderer:
             self.doc.add(md.details("As sent to the model", md.text_block(sent)))
 
     def _assistant(self, data: dict[str, Any]) -> None:
-        reasoning = _str(data.get("reasoningText"))
+        reasoning = nonempty_str(data.get("reasoningText"))
         if reasoning:
             self.doc.add(md.details("Reasoning", md.text_block(reasoning)))
         text = data.get("content")
@@ -345,7 +341,7 @@ class _Renderer:
                 continue
             call = req.get("toolCallId") if isinstance(req.get("toolCallId"), str) else None
             self.doc.add(self._call_head(req.get("name"), call))
-            intent = _str(req.get("intentionSummary")) or _str(req.get("toolTitle"))
+            intent = nonempty_str(req.get("intentionSummary")) or nonempty_str(req.get("toolTitle"))
             if intent:
                 self.doc.add(md.note(intent))
             args = arguments_block(req.get("arguments"))
@@ -383,8 +379,8 @@ def _result(data: dict[str, Any]) -> list[str]:
     result = data.get("result")
     text = None
     if isinstance(result, dict):
-        text = _str(result.get("content"))
-        detailed = _str(result.get("detailedContent"))
+        text = nonempty_str(result.get("content"))
+        detailed = nonempty_str(result.get("detailedContent"))
         if text is not None:
             out.append(output_block(text))
         if detailed and detailed != text:
@@ -394,7 +390,7 @@ def _result(data: dict[str, Any]) -> list[str]:
     elif isinstance(result, str):
         out.append(output_block(result))
     error = data.get("error")
-    if isinstance(error, dict) and _str(error.get("message")):
+    if isinstance(error, dict) and nonempty_str(error.get("message")):
         out.append(md.note(f"⚠ error: {error['message']}"))
     elif isinstance(error, str) and error:
         out.append(md.note(f"⚠ error: {error}"))

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..jsonl import nonempty_str
 from ..recordscan import RecordScanner
 from ..scan import Block, Reopen
 from ..timestamps import parse_time
@@ -31,10 +32,6 @@ MAX_MODELS = 16
 # last one is read from the end of the file instead).
 _SET = re.compile(rb'"\$set":\s*\{(?!\s*"lastUpdated":\s*"[^"\\]*"\s*\}\s*\}\s*$)', re.M)
 _USER = re.compile(rb'"type":\s*"user"')
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 @dataclass
@@ -55,11 +52,11 @@ class ChatInfo:
 
     def take_meta(self, meta: dict[str, Any]) -> None:
         """Merge a metadata record / ``$set`` payload."""
-        self.session_id = _str(meta.get("sessionId")) or self.session_id
-        self.project_hash = _str(meta.get("projectHash")) or self.project_hash
-        self.kind = _str(meta.get("kind")) or self.kind
+        self.session_id = nonempty_str(meta.get("sessionId")) or self.session_id
+        self.project_hash = nonempty_str(meta.get("projectHash")) or self.project_hash
+        self.kind = nonempty_str(meta.get("kind")) or self.kind
         if "summary" in meta:
-            self.summary = _str(meta.get("summary"))
+            self.summary = nonempty_str(meta.get("summary"))
         started = parse_time(meta.get("startTime")) or parse_time(meta.get("start_time"))
         if started is not None:
             self.started = started

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
-from ..jsonl import BadLine, JsonLine, iter_jsonl
+from ..jsonl import BadLine, JsonLine, iter_jsonl, nonempty_str
 from ..timestamps import parse_epoch, parse_iso
 from ..titles import title_from_text
 
@@ -133,10 +133,6 @@ def _tokens(record: Mapping[str, Any]) -> dict[str, int]:
             if isinstance(record.get(f"{k}_tokens"), int)}
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def _message(value: Mapping[str, Any], created: Any = None, role: Any = None) -> Message:
     content = value.get("content")
     if isinstance(content, str):
@@ -144,7 +140,7 @@ def _message(value: Mapping[str, Any], created: Any = None, role: Any = None) ->
     meta = value.get("metadata")
     when = created if created is not None else value.get("created")
     return Message(
-        role=_str(role) or _str(value.get("role")) or "message",
+        role=nonempty_str(role) or nonempty_str(value.get("role")) or "message",
         created=parse_epoch(when) if isinstance(when, (int, float)) else parse_sqlite_time(when),
         content=content if isinstance(content, list) else [],
         metadata=meta if isinstance(meta, dict) else {},
@@ -165,11 +161,11 @@ def load_db_session(files: Mapping[str, bytes]) -> Session:
     head = list(_rows(files.get("sessions.jsonl", b""), "sessions.jsonl", s.problems))
     if head:
         row = head[0]
-        s.id = _str(row.get("id"))
-        s.name = _str(row.get("name"))
-        s.description = _str(row.get("description"))
-        s.working_dir = _str(row.get("working_dir"))
-        s.session_type = _str(row.get("session_type"))
+        s.id = nonempty_str(row.get("id"))
+        s.name = nonempty_str(row.get("name"))
+        s.description = nonempty_str(row.get("description"))
+        s.working_dir = nonempty_str(row.get("working_dir"))
+        s.session_type = nonempty_str(row.get("session_type"))
         s.created_at = parse_sqlite_time(row.get("created_at"))
         s.updated_at = parse_sqlite_time(row.get("updated_at"))
         s.tokens = _tokens(row)
@@ -213,9 +209,9 @@ def load_jsonl_session(data: bytes, name: str = "session.jsonl") -> Session:
             continue
         value = item.value
         if first and "role" not in value and "content" not in value:
-            s.description = _str(value.get("description"))
-            s.name = _str(value.get("name")) or s.description
-            s.working_dir = _str(value.get("working_dir"))
+            s.description = nonempty_str(value.get("description"))
+            s.name = nonempty_str(value.get("name")) or s.description
+            s.working_dir = nonempty_str(value.get("working_dir"))
             s.tokens = _tokens(value)
             first = False
             continue

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..jsonfile import parse_json_bytes
-from ..jsonl import BadLine, JsonLine, iter_jsonl
+from ..jsonl import BadLine, JsonLine, iter_jsonl, nonempty_str
 from ..timestamps import parse_epoch
 from ..titles import title_from_text
 
@@ -95,10 +95,6 @@ def _num(value: Any) -> float | None:
     return float(value)
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def _json_text(value: Any) -> Any:
     """A column holding JSON text, parsed; other values unchanged; ``None`` if unparseable."""
     if isinstance(value, str):
@@ -134,14 +130,14 @@ def _from_db(files: Mapping[str, bytes]) -> Session:
     head = _rows(files, "session.jsonl", s)
     if head:
         row = head[0]
-        s.id = _str(row.get("id"))
+        s.id = nonempty_str(row.get("id"))
         s.title = row.get("title") if isinstance(row.get("title"), str) else None
-        s.directory = _str(row.get("directory"))
-        s.version = _str(row.get("version"))
-        s.slug = _str(row.get("slug"))
-        s.project_id = _str(row.get("project_id"))
-        s.parent_id = _str(row.get("parent_id"))
-        s.share_url = _str(row.get("share_url"))
+        s.directory = nonempty_str(row.get("directory"))
+        s.version = nonempty_str(row.get("version"))
+        s.slug = nonempty_str(row.get("slug"))
+        s.project_id = nonempty_str(row.get("project_id"))
+        s.parent_id = nonempty_str(row.get("parent_id"))
+        s.share_url = nonempty_str(row.get("share_url"))
         s.created_ms = _num(row.get("time_created"))
         s.updated_ms = _num(row.get("time_updated"))
         s.archived_ms = _num(row.get("time_archived"))
@@ -156,7 +152,7 @@ def _from_db(files: Mapping[str, bytes]) -> Session:
         s.problems.append("no session row")
     by_id: dict[str, Message] = {}
     for row in _rows(files, "message.jsonl", s):
-        ident = _str(row.get("id")) or f"(row {len(by_id) + 1})"
+        ident = nonempty_str(row.get("id")) or f"(row {len(by_id) + 1})"
         data = _json_text(row.get("data"))
         if not isinstance(data, dict):
             s.problems.append(f"message {ident}: data is not a JSON object")
@@ -165,13 +161,13 @@ def _from_db(files: Mapping[str, bytes]) -> Session:
             data["time"] = {"created": row["time_created"]}
         by_id[ident] = Message(ident, data)
     for row in _rows(files, "part.jsonl", s):
-        ident = _str(row.get("id")) or ""
+        ident = nonempty_str(row.get("id")) or ""
         data = _json_text(row.get("data"))
         if not isinstance(data, dict):
             s.problems.append(f"part {ident}: data is not a JSON object")
             data = {"type": "(unreadable)"}
         data = {**data, "id": ident}
-        _attach(by_id, _str(row.get("message_id")) or "", data)
+        _attach(by_id, nonempty_str(row.get("message_id")) or "", data)
     s.messages = _ordered(by_id)
     s.todos = sorted(
         _rows(files, "todo.jsonl", s),
@@ -240,12 +236,12 @@ def _from_tree(files: Mapping[str, bytes]) -> Session:
 
 def _session_json(s: Session, value: dict[str, Any]) -> None:
     s.title = value.get("title") if isinstance(value.get("title"), str) else None
-    s.directory = _str(value.get("directory"))
-    s.version = _str(value.get("version"))
-    s.slug = _str(value.get("slug"))
-    s.parent_id = _str(value.get("parentID"))
+    s.directory = nonempty_str(value.get("directory"))
+    s.version = nonempty_str(value.get("version"))
+    s.slug = nonempty_str(value.get("slug"))
+    s.parent_id = nonempty_str(value.get("parentID"))
     share = value.get("share")
-    s.share_url = _str(share.get("url")) if isinstance(share, dict) else None
+    s.share_url = nonempty_str(share.get("url")) if isinstance(share, dict) else None
     t = value.get("time")
     if isinstance(t, dict):
         s.created_ms = _num(t.get("created"))

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..jsonl import nonempty_str
 from ..recordscan import RecordScanner
 from ..scan import Block, Reopen
 from ..timestamps import parse_iso
@@ -32,10 +33,6 @@ MAX_MODELS = 16
 _TITLE = re.compile(rb'"subtype":\s*"custom_title"')
 _PARENT = re.compile(rb'"subtype":\s*"parent_session"')
 _USER = re.compile(rb'"type":\s*"user"')
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 @dataclass
@@ -78,15 +75,15 @@ class SessionMetaScanner(RecordScanner):
 
     def on_head(self, rec: dict[str, Any], offset: int) -> bool:
         info = self.info
-        info.session_id = info.session_id or _str(rec.get("sessionId"))
-        info.cwd = info.cwd or _str(rec.get("cwd"))
-        info.version = info.version or _str(rec.get("version"))
-        info.git_branch = info.git_branch or _str(rec.get("gitBranch"))
+        info.session_id = info.session_id or nonempty_str(rec.get("sessionId"))
+        info.cwd = info.cwd or nonempty_str(rec.get("cwd"))
+        info.version = info.version or nonempty_str(rec.get("version"))
+        info.git_branch = info.git_branch or nonempty_str(rec.get("gitBranch"))
         if info.created_at is None:
             info.created_at = parse_iso(rec.get("timestamp"))
         forked = rec.get("forkedFrom")
         if info.forked_from is None and isinstance(forked, dict):
-            info.forked_from = _str(forked.get("sessionId"))
+            info.forked_from = nonempty_str(forked.get("sessionId"))
         return info.created_at is not None and info.cwd is not None
 
     def on_tail(self, rec: dict[str, Any], offset: int) -> bool:
@@ -100,16 +97,16 @@ class SessionMetaScanner(RecordScanner):
         for rec in self.records(block, ls, le):
             payload = rec.get("systemPayload")
             if rec.get("subtype") == "custom_title" and isinstance(payload, dict):
-                title = _str(payload.get("customTitle"))
+                title = nonempty_str(payload.get("customTitle"))
                 if title is not None:
                     self.info.custom_title = title
-                    self.info.title_source = _str(payload.get("titleSource"))
+                    self.info.title_source = nonempty_str(payload.get("titleSource"))
         return False
 
     def _on_parent(self, block: Block, ls: int, le: int, m: re.Match[bytes]) -> bool:
         for rec in self.records(block, ls, le):
             payload = rec.get("systemPayload")
-            if isinstance(payload, dict) and _str(payload.get("parentSessionId")):
+            if isinstance(payload, dict) and nonempty_str(payload.get("parentSessionId")):
                 self.info.parent_session = payload["parentSessionId"]
                 return True
         return False

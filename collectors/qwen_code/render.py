@@ -23,6 +23,7 @@ from typing import Any, Mapping
 from .. import markdown as md
 from ..genai import render_part, render_parts, response_text
 from ..glued import GLUED
+from ..jsonl import nonempty_str
 from ..mdparts import JSON_LIMIT, collapse, output_block, side_files
 from ..timestamps import format_time, parse_iso
 from ..titles import UNTITLED, title_from_text
@@ -91,10 +92,6 @@ def render_session(files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
     return doc.render()
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def _header(doc: md.Document, meta: Mapping[str, Any], tree: Transcript, main: str | None) -> None:
     title = meta.get("title")
     if not isinstance(title, str) or not title:
@@ -105,11 +102,11 @@ def _header(doc: md.Document, meta: Mapping[str, Any], tree: Transcript, main: s
     native = meta.get("native_id")
     if isinstance(native, str) and native:
         lines.append(f"- **Session:** {md.code_span(native)}")
-    sid = _str(first.get("sessionId"))
+    sid = nonempty_str(first.get("sessionId"))
     if sid and sid != native:
         lines.append(f"- **Session id in the records:** {md.code_span(sid)}")
     for label, key in (("Directory", "cwd"), ("Git branch", "gitBranch"), ("Qwen Code", "version")):
-        value = _str(first.get(key))
+        value = nonempty_str(first.get(key))
         if value:
             lines.append(f"- **{label}:** {md.code_span(value)}")
     times = [t for t in (parse_iso(n.rec.get("timestamp")) for n in tree.nodes) if t is not None]
@@ -118,13 +115,13 @@ def _header(doc: md.Document, meta: Mapping[str, Any], tree: Transcript, main: s
         lines.append(f"- **Last activity:** {format_time(times[-1])}")
     models: list[str] = []
     for node in tree.nodes:
-        model = _str(node.value_of("model"))
+        model = nonempty_str(node.value_of("model"))
         if model and model not in models:
             models.append(model)
     if models:
         lines.append("- **Models:** " + ", ".join(md.code_span(m) for m in models[:16]))
     forked = first.get("forkedFrom")
-    if isinstance(forked, dict) and _str(forked.get("sessionId")):
+    if isinstance(forked, dict) and nonempty_str(forked.get("sessionId")):
         lines.append(f"- **Forked from:** {md.code_span(forked['sessionId'])}")
     if main:
         lines.append(
@@ -141,7 +138,7 @@ def _fallback_title(tree: Transcript) -> str:
     for node in tree.nodes:
         payload = node.rec.get("systemPayload")
         if node.subtype == "custom_title" and isinstance(payload, dict):
-            title = _str(payload.get("customTitle")) or title
+            title = nonempty_str(payload.get("customTitle")) or title
     if title:
         return title
     for node in tree.nodes:
@@ -191,7 +188,7 @@ class _Renderer:
             for index in branch:
                 self.node(tree.nodes[index])
         for agent, indices in tree.sidechains.items():
-            names = {_str(tree.nodes[i].rec.get("agentName")) for i in indices} - {None}
+            names = {nonempty_str(tree.nodes[i].rec.get("agentName")) for i in indices} - {None}
             doc.heading(2, f"Subagent {', '.join(sorted(names)) or agent or '(unnamed)'}")
             if agent:
                 doc.add(md.note(f"agent id {agent}"))
@@ -214,7 +211,7 @@ class _Renderer:
         ts = parse_iso(node.rec.get("timestamp"))
         if ts is not None:
             parts.append(format_time(ts))
-        model = _str(node.value_of("model"))
+        model = nonempty_str(node.value_of("model"))
         if model and who == "Assistant":
             parts.append(model)
         parts.append(f"line {node.line}")
@@ -253,7 +250,7 @@ class _Renderer:
         self._heading(label, node, force=True)
         shown = user_text(rec)
         payload = rec.get("systemPayload")
-        typed = isinstance(payload, dict) and bool((_str(payload.get("displayText")) or "").strip())
+        typed = isinstance(payload, dict) and bool((nonempty_str(payload.get("displayText")) or "").strip())
         if shown.strip():
             self.doc.add(md.text_block(shown))
         hooks: list[str] = []
@@ -278,7 +275,7 @@ class _Renderer:
     def _tool_result(self, node: Node) -> None:
         result = node.value_of("toolCallResult")
         result = result if isinstance(result, dict) else {}
-        call_id = _str(result.get("callId"))
+        call_id = nonempty_str(result.get("callId"))
         head = "**Tool result**"
         parts = node.parts()
         names = [
@@ -290,7 +287,7 @@ class _Renderer:
             head += " " + md.code_span(names[0])
         if call_id:
             head += " · " + md.code_span(call_id)
-        status = _str(result.get("status"))
+        status = nonempty_str(result.get("status"))
         if status:
             head += f" · {md.escape_inline(status)}"
         self.doc.add(head)
@@ -301,7 +298,7 @@ class _Renderer:
             shown = display
         elif isinstance(display, dict) and isinstance(display.get("fileDiff"), str):
             diff = display["fileDiff"]
-            name = _str(display.get("fileName")) or "file"
+            name = nonempty_str(display.get("fileName")) or "file"
             self.doc.add(collapse(f"Diff of {name}", md.fence(diff, "diff"), diff, always=True))
             shown = diff
         elif display not in (None, "", {}, []):
@@ -321,7 +318,7 @@ class _Renderer:
             self.doc.add(collapse("Result sent to the model", md.fence(text), text, always=True))
         self.doc.extend(others)
         error = result.get("error")
-        if isinstance(error, dict) and _str(error.get("message")):
+        if isinstance(error, dict) and nonempty_str(error.get("message")):
             self.doc.add(md.note(f"⚠ error: {error['message']}"))
 
     def _system(self, node: Node) -> None:
@@ -332,7 +329,7 @@ class _Renderer:
         if subtype in _SILENT:
             return
         if subtype == "custom_title":
-            source = _str(payload.get("titleSource")) or "manual"
+            source = nonempty_str(payload.get("titleSource")) or "manual"
             doc.add(md.note(f"Title set ({source}): {payload.get('customTitle')}"))
         elif subtype == "chat_compression":
             self.speaker = None
@@ -350,8 +347,8 @@ class _Renderer:
             if isinstance(info, dict) and info:
                 doc.add(md.details("Compression details", md.json_block(info, limit=JSON_LIMIT)))
         elif subtype == "slash_command":
-            phase = _str(payload.get("phase")) or "?"
-            command = _str(payload.get("rawCommand")) or "?"
+            phase = nonempty_str(payload.get("phase")) or "?"
+            command = nonempty_str(payload.get("rawCommand")) or "?"
             doc.add(md.note(f"Slash command ({phase}): {command}"))
             items = payload.get("outputHistoryItems")
             if isinstance(items, list) and items:
