@@ -93,6 +93,7 @@ def _open_vault(args, config) -> Vault:
 
 def cmd_init(args, config) -> int:
     root = config.vault
+    # Vault.create checks this too; checking first spares the user the passphrase prompt.
     if (root / "config").exists() or (root.exists() and (not root.is_dir() or any(root.iterdir()))):
         raise VaultExists(f"{root} already exists; refusing to overwrite it")
     passphrase = obtain_new(args.passphrase_file)

@@ -169,6 +169,21 @@ def read_blob(index: Index, root: Path, cipher, blob_id: bytes, where: str) -> b
     return cipher.open(btype, blob_id, sealed, raw_len, where)
 
 
+class Dictionaries:
+    """The zstd dictionaries a vault's blobs name, loaded once each (a resolver for
+    :class:`vault.blob.BlobCipher`). ``known[dict_id]`` may be seeded with one just trained."""
+
+    def __init__(self, index: Index, root: Path, cipher) -> None:
+        self.index, self.root, self.cipher = index, root, cipher
+        self.known: dict[int, object] = {}
+
+    def __call__(self, dict_id: int):
+        d = self.known.get(dict_id)
+        if d is None:
+            d = self.known[dict_id] = load_dictionary(self.index, self.root, self.cipher, dict_id)
+        return d
+
+
 def load_dictionary(index: Index, root: Path, cipher, dict_id: int):
     """Load zstd dictionary ``dict_id`` (recorded as ``meta[b"zdict:" + u32]`` → blob id).
 

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from . import manifest as M
 from .blob import BlobCipher
 from .errors import IntegrityError, MissingData
-from .index import CHUNK_LOC, PACK_REC, U32, U64, Index, IndexCrypto, generation, load_dictionary
+from .index import CHUNK_LOC, PACK_REC, U32, U64, Dictionaries, Index, IndexCrypto, generation
 from .model import ConversationInfo, FileEntry, VersionInfo, bytes_text
 from .pack import pack_path
 
@@ -37,8 +37,8 @@ class VaultReader:
         self.vault = vault
         self.index = Index(vault.root / "index", readonly=True)
         self.crypto = IndexCrypto(vault.keys.index, vault.keys.index_mac)
-        self.cipher = BlobCipher(vault.keys.blob, dictionaries=self._dictionary)
-        self._dicts: dict[int, object] = {}
+        self.cipher = BlobCipher(vault.keys.blob)
+        self.cipher.dictionaries = Dictionaries(self.index, vault.root, self.cipher)
         self._lock = threading.Lock()
         self._cache: OrderedDict[bytes, bytes] = OrderedDict()
         self._cache_bytes = 0
@@ -166,12 +166,6 @@ class VaultReader:
         return v
 
     # -- data ------------------------------------------------------------------------------
-
-    def _dictionary(self, dict_id: int):
-        d = self._dicts.get(dict_id)
-        if d is None:
-            d = self._dicts[dict_id] = load_dictionary(self.index, self.vault.root, self.cipher, dict_id)
-        return d
 
     def _pack_fd(self, pack_no: int) -> int:
         with self._lock:

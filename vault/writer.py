@@ -38,7 +38,7 @@ from .blob import DATA, DICTIONARY, MANIFEST, BlobCipher, make_dictionary, train
 from .chunker import MIN_SIZE, make_chunker
 from .errors import StorageError, VaultError
 from .index import (CHUNK_LOC, PACK_REC, U32, U64, Index, IndexCrypto, generation,
-                    load_dictionary, read_blob)
+                    Dictionaries, read_blob)
 from .keys import mac
 from .lock import WriterLock
 from .model import (ConversationSnapshot, FileEntry, RawFile, SourceStamp, StoreResult,
@@ -88,7 +88,6 @@ class _Prepared:
     collector: str | None
     key: str | None
     stamps: tuple[SourceStamp, ...]
-    prev_files: dict[str, FileEntry]
     jobs: list[Future]
 
 
@@ -130,8 +129,9 @@ class WriteSession:
             raise
         keys = vault.keys
         self.crypto = IndexCrypto(keys.index, keys.index_mac)
-        self.cipher = BlobCipher(keys.blob, dictionaries=self._dictionary)
-        self._dicts: dict[int, Any] = {}
+        self.cipher = BlobCipher(keys.blob)
+        self._dictionaries = self.cipher.dictionaries = Dictionaries(self.index, vault.root,
+                                                                     self.cipher)
         self._id_key = keys.chunk_id
         self._cdc = make_chunker(keys.chunker_seed)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="aifs-seal")
@@ -365,7 +365,7 @@ class WriteSession:
             else:
                 jobs.append(self._pool.submit(self._file_job, f, prev_files.get(f.name),
                                               self._zdict, sampling))
-        return _Prepared(snap, collector, key, stamps, prev_files, jobs)
+        return _Prepared(snap, collector, key, stamps, jobs)
 
     def _absorb(self, new: list) -> None:
         """Write a window's new sealed chunks now (see :meth:`_prepare`)."""
@@ -568,19 +568,10 @@ class WriteSession:
             return
         self._samples = None  # this vault has one already
         try:
-            self._zdict = load_dictionary(self.index, self.vault.root, self.cipher,
-                                          U32.unpack(raw)[0])
+            self._zdict = self._dictionaries(U32.unpack(raw)[0])
         except VaultError as e:
             log.warning("the vault's zstd dictionary is unreadable (%s); new data is stored "
                         "without it", e)
-
-    def _dictionary(self, dict_id: int):
-        """Resolve the zstd dictionary a stored blob names (for reading older manifests)."""
-        d = self._dicts.get(dict_id)
-        if d is None:
-            d = self._dicts[dict_id] = load_dictionary(self.index, self.vault.root, self.cipher,
-                                                       dict_id)
-        return d
 
     def _sample(self, data: bytes) -> None:
         if self._samples is None or self._train is not None:
@@ -600,12 +591,13 @@ class WriteSession:
         except Exception as e:  # zstd refuses too uniform samples; carry on without
             log.debug("zstd dictionary training failed: %s", e)
             return
-        dict_id = make_dictionary(raw).dict_id()
+        zdict = make_dictionary(raw)
+        dict_id = zdict.dict_id()
         bid = self._blob_id(raw)
         self._write_blob(DICTIONARY, bid, self.cipher.seal(DICTIONARY, bid, raw, compress=False), len(raw))
         self._pending.meta[b"zdict:" + U32.pack(dict_id)] = bid
         self._pending.meta[b"zdict:current"] = U32.pack(dict_id)
-        self._zdict = make_dictionary(raw)
+        self._zdict = self._dictionaries.known[dict_id] = zdict
 
     # -- packs ---------------------------------------------------------------------------
 
