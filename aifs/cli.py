@@ -9,6 +9,7 @@ Exit codes::
     7 vault damaged or of an unknown format            8 mountpoint missing or not a dir
     9 mountpoint busy (already mounted or not empty)  10 FUSE unavailable
    11 not mounted (umount)   12 the mount server failed to start
+   13 the data export cannot be read (damaged, cut off, or of no known layout)
   130 interrupted
 """
 
@@ -25,6 +26,8 @@ from pathlib import Path
 from vault import (BadCredentials, IntegrityError, StorageError, UnsupportedFormat, VaultError,
                    VaultExists, VaultLocked, VaultNotFound)
 from vault.vault import Vault
+
+from collectors.export_source import ExportError
 
 from .config import ConfigError, load_config
 from .credentials import CredentialError, obtain, obtain_new
@@ -51,6 +54,7 @@ EXIT_CODES: list[tuple[type[BaseException], int]] = [
     (UnsupportedFormat, 7),
     (IntegrityError, 7),
     (VaultError, 7),
+    (ExportError, 13),
     (OSError, 1),
 ]
 
@@ -164,6 +168,67 @@ def cmd_collect(args, config) -> int:
     return 1 if summary.failed else 0
 
 
+def cmd_import(args, config) -> int:
+    from collectors.export_source import open_export
+
+    from .importer import choose_importer, import_export
+    from .registry import load_importers
+
+    importers, failures = load_importers()
+    for name, err in failures.items():
+        print(f"warning: importer {name} could not be loaded: {err}", file=sys.stderr)
+    with open_export(args.path) as export:  # bad paths fail before the passphrase prompt
+        importer = choose_importer(export, importers, args.provider)
+        vault = _open_vault(args, config)
+        show = sys.stderr.isatty() and not args.json
+        try:
+            with vault.writer() as writer:
+                if show:
+                    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                                               TimeElapsedColumn)
+                    ui = Progress(TextColumn("importing {task.description}"), BarColumn(),
+                                  DownloadColumn(), TimeElapsedColumn(), transient=True)
+                    task = ui.add_task(f"{importer.provider}: 0 conversations", total=None)
+
+                    def update(done: int, read: int, total: int) -> None:
+                        ui.update(task, description=f"{importer.provider}: {done} conversations",
+                                  completed=read, total=total or None)
+                    with ui:
+                        summary = import_export(writer, export, importer, args.org, update)
+                else:
+                    summary = import_export(writer, export, importer, args.org)
+        except ExportError as e:
+            partial = getattr(e, "summary", None)
+            if partial is not None:
+                _print_import(partial, args.json)
+            raise
+    _print_import(summary, args.json)
+    return 1 if summary.failed else 0
+
+
+def _print_import(summary, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
+        return
+    for s in summary.skips:
+        print(f"skipped: {_printable(_valid(s['where']))}: {s['reason']}", file=sys.stderr)
+    for e in summary.errors:
+        print(f"error: {_printable(_valid(e['path']))}: {e['reason']}", file=sys.stderr)
+    print(f"{summary.provider} export ({'full' if summary.full else 'partial'}): "
+          f"{summary.seen} conversations: {summary.new} new, {summary.changed} changed, "
+          f"{summary.unchanged} unchanged, {summary.skipped} skipped, {summary.failed} failed")
+    if summary.deleted_upstream:
+        print(f"{summary.deleted_upstream} conversations are no longer in this export "
+              "(kept in the vault, marked deleted upstream)")
+    if not summary.complete:
+        print("the export could not be read to its end: what was read before the problem is "
+              "stored; nothing was marked deleted")
+    else:
+        print(f"the export file itself: {summary.export_status}")
+    print(f"read {_human(summary.bytes_read)}, stored {_human(summary.bytes_stored)} "
+          f"in {summary.seconds:.2f} s")
+
+
 def cmd_ls(args, config) -> int:
     vault = _open_vault(args, config)
     with vault.reader() as reader:
@@ -213,7 +278,7 @@ def cmd_mount(args, config) -> int:
     check_mountpoint(args.mountpoint)  # before the passphrase prompt
     vault = _open_vault(args, config)
     vault.reader().close()  # fail here, in the foreground, if the index cannot be opened
-    renderer = make_renderer(load_collectors())
+    renderer = make_renderer(load_collectors(with_importers=True))
     return mount(vault.reader, renderer, Path(args.mountpoint), foreground=args.foreground,
                  allow_other=args.allow_other, debug=args.debug) or 0
 
@@ -280,6 +345,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--org", help="org name for local tools (default: hostname)")
     s.add_argument("--only", action="append", metavar="COLLECTOR", help="run only this collector")
     s.set_defaults(func=cmd_collect)
+    s = sub.add_parser("import", parents=[common], allow_abbrev=False,
+                       help="import a hosted platform's data export (zip, folder or file)")
+    s.add_argument("path", help="the export: its zip, its extracted folder, or one export file")
+    s.add_argument("--provider", help="skip detection: chatgpt, claude.ai, gemini, deepseek, "
+                   "grok, lechat, perplexity or copilot-chat")
+    s.add_argument("--org", help="account name to file it under (default: the account the "
+                   "export names)")
+    s.add_argument("--json", action="store_true", help="print the summary as JSON")
+    s.set_defaults(func=cmd_import)
     s = sub.add_parser("ls", parents=[common], allow_abbrev=False, help="list stored conversations")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_ls)

@@ -245,8 +245,9 @@ class Node:
 
     @property
     def immutable(self) -> bool:
-        """True inside a version: attributes and contents never change."""
-        return self.kind in _VERSION_SPACE
+        """True inside a version: attributes and contents never change. ``meta.json`` is the
+        exception: it gains ``deleted_upstream_at`` when the source drops the conversation."""
+        return self.kind in _VERSION_SPACE and self.kind is not NodeKind.META
 
     @property
     def fixed_name(self) -> bool:
@@ -699,7 +700,7 @@ class Tree:
                 assert e.file is not None
                 size = e.file.size
             else:
-                size = self._sizes.get(node.ino)
+                size = self._sizes.get(node.ino) if k is NodeKind.MARKDOWN else None
                 if size is None:
                     size = len(self.content(node))
             return self._mk(node, stat.S_IFREG | self._file_mode, size, e.mtime_ns, 1)
@@ -764,21 +765,27 @@ class Tree:
     def content(self, node: Node) -> bytes:
         """The whole bytes of a synthetic file (``conversation.md`` or ``meta.json``), from
         the cache or rendered now. Thread-safe; rendering reads every raw file."""
-        data = self._content.get(node.ino)
+        assert node.layout is not None
+        key: Any = node.ino
+        deleted = None
+        if node.kind is NodeKind.META:  # its bytes depend on the conversation's deletion mark
+            with self._lock:
+                deleted = self._conversation(node.layout.version.conversation_serial).deleted_upstream_at
+            key = (node.ino, deleted)
+        data = self._content.get(key)
         if data is not None:
             return data
-        assert node.layout is not None
         if node.kind is NodeKind.META:
-            data = render_meta(node.layout.version)
+            data = render_meta(node.layout.version, deleted)
         elif node.kind is NodeKind.MARKDOWN:
             data = self._render_markdown(node.layout.version)
         else:
             raise TreeError(f"inode {node.ino} is not a generated file")
-        known = self._sizes.setdefault(node.ino, len(data))
+        known = self._sizes.setdefault(key, len(data))
         if known != len(data):  # a non-deterministic renderer would corrupt reads
             log.error("generated file %d changed size (%d -> %d)", node.ino, known, len(data))
             raise TreeError("generated file is not deterministic")
-        self._content.put(node.ino, data)
+        self._content.put(key, data)
         return data
 
     def _render_markdown(self, version: VersionInfo) -> bytes:
@@ -829,10 +836,13 @@ class Tree:
             return changes
 
 
-def render_meta(version: VersionInfo) -> bytes:
+def render_meta(version: VersionInfo, deleted_upstream_at: float | None = None) -> bytes:
     """``meta.json`` of a version: its ``meta`` plus ``files`` (name, sha256 hex, size of
-    each raw file, in stored order), sorted keys, 2-space indent, UTF-8, final newline."""
+    each raw file, in stored order) and ``deleted_upstream_at`` (Unix seconds when the source
+    was found without this conversation, else ``null``), sorted keys, 2-space indent, UTF-8,
+    final newline."""
     doc = dict(version.meta)
+    doc["deleted_upstream_at"] = deleted_upstream_at
     doc["files"] = [{"name": fe.name, "sha256": fe.sha256.hex(), "size": fe.size}
                     for fe in version.files]
     text = json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True, default=str)

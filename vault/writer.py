@@ -247,12 +247,15 @@ class WriteSession:
             b"src\0" + text_bytes(collector) + b"\0" + text_bytes(key))[:24]
 
     def mark_missing_sources(self, collector: str, seen_keys: Iterable[str],
-                             when: float | None = None) -> int:
+                             when: float | None = None, *, not_after: float | None = None) -> int:
         """Flag ``deleted_upstream_at`` on every conversation this collector stored before
         whose item is not in ``seen_keys`` (its source is gone: e.g. Claude Code's 30-day
         cleanup). The conversation and all its versions stay. Their source records are
         dropped, so a source that comes back is read again and clears the flag.
-        Returns how many conversations were newly flagged."""
+
+        ``not_after`` (Unix seconds): leave alone a missing conversation last updated after
+        it, because the listing is older than what is stored (an older data export imported
+        after a newer one). Returns how many conversations were newly flagged."""
         prefix = self._source_prefix(collector)
         seen = {self._source_key(collector, k) for k in seen_keys}
         gone: list[tuple[bytes, int]] = []
@@ -266,8 +269,11 @@ class WriteSession:
                         gone.append((bytes(k), U64.unpack(v[32:40])[0]))
         flagged = 0
         for k, serial in gone:
-            self._pending.drop_sources.add(k)
             record = self._conv_record(serial) if serial else None
+            if (not_after is not None and record is not None
+                    and (record.get("updated_at") or 0) > not_after):
+                continue
+            self._pending.drop_sources.add(k)
             if record is not None and not record.get("deleted_upstream_at"):
                 self._pending.convs[serial] = dict(record, deleted_upstream_at=when or time.time())
                 flagged += 1

@@ -115,6 +115,11 @@ class FakeReader:
             self._convs[conv] = dataclasses.replace(self._convs[conv], title=title)
             self._commit()
 
+    def mark_deleted(self, conv: int, when: float | None) -> None:
+        with self._lock:
+            self._convs[conv] = dataclasses.replace(self._convs[conv], deleted_upstream_at=when)
+            self._commit()
+
     # -- the VaultReader API ----------------------------------------------------------------
 
     def _call(self, what: str) -> None:

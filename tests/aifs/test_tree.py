@@ -464,6 +464,24 @@ def test_versions_are_immutable_across_refresh_and_remount():
                     assert tr.read(ino, 0, 1 << 20) == contents[path]
 
 
+def test_meta_json_shows_the_deletion_mark_of_its_conversation():
+    t, r, ids = mk()
+    meta_ino = walk(t, f"laptop/claude-code/{FALAFEL_DIR.decode()}/latest/meta.json".replace(
+        "/latest/", "/" + t.readlink(walk(t, f"laptop/claude-code/{FALAFEL_DIR.decode()}/latest")).decode() + "/"))
+    node = t.node(meta_ino)
+    assert not node.immutable  # the kernel must not keep it for an hour
+    before = json.loads(t.read(meta_ino, 0, 1 << 20))
+    assert before["deleted_upstream_at"] is None
+    r.mark_deleted(ids["falafel"], T0 + 99.5)
+    t.refresh()
+    after = t.read(meta_ino, 0, 1 << 20)
+    assert json.loads(after)["deleted_upstream_at"] == T0 + 99.5
+    assert t.getattr(meta_ino).size == len(after)
+    r.mark_deleted(ids["falafel"], None)  # the source came back
+    t.refresh()
+    assert json.loads(t.read(meta_ino, 0, 1 << 20))["deleted_upstream_at"] is None
+
+
 def test_version_layouts_are_evicted_and_rebuilt_identically():
     t, r, ids = mk(layout_cache=1)
     a = everything(t)
