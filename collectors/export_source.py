@@ -294,8 +294,11 @@ def _open_folder(p: Path) -> ExportSource:
     members: dict[str, Member] = {}
     ignored: list[str] = []
     for root, dirs, files in os.walk(p, followlinks=False, onerror=None):
-        dirs.sort()
         rel_root = os.path.relpath(root, p)
+        for d in [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+            dirs.remove(d)  # never followed (loops); named so the user knows
+            ignored.append(d if rel_root == "." else f"{rel_root}/{d}".replace(os.sep, "/"))
+        dirs.sort()
         for fname in sorted(files):
             rel = fname if rel_root == "." else f"{rel_root}/{fname}".replace(os.sep, "/")
             try:

@@ -43,15 +43,16 @@ class JsonStreamError(ValueError):
 class _Window:
     """A decoded sliding window over a binary stream, with byte offsets kept exact."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, read_bytes: int = READ_BYTES) -> None:
         self.stream = stream
+        self.read_bytes = read_bytes
         self.decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
         self.buf = ""
         self.pos = 0
         self.base = 0  # byte offset of buf[0]
         self.eof = False
 
-    def more(self, at_least: int = READ_BYTES) -> bool:
+    def more(self, at_least: int = 0) -> bool:
         """Append more input; False at end of stream."""
         if self.eof:
             return False
@@ -59,7 +60,7 @@ class _Window:
             self.base += len(self.buf[:self.pos].encode("utf-8", "surrogateescape"))
             self.buf = self.buf[self.pos:]
             self.pos = 0
-        data = self.stream.read(max(at_least, READ_BYTES))
+        data = self.stream.read(max(at_least, self.read_bytes))
         if not data:
             self.eof = True
             self.buf += self.decoder.decode(b"", final=True)
@@ -111,8 +112,9 @@ class _Window:
                                           self.offset(start)) from None
                 self.more(len(self.buf) - start)
                 continue
-            if end == len(self.buf) and not self.eof and not isinstance(obj, (dict, list, str)):
-                self.more()  # a number or literal cut by the window edge: parse it again
+            if (not self.eof and not isinstance(obj, (dict, list, str))
+                    and not self.buf[end:].strip("0123456789+-.eE")):
+                self.more()  # a number or literal the window edge may have cut: parse it again
                 continue
             self.pos = end
             return obj, start, end
@@ -133,16 +135,18 @@ class _Window:
         return self.buf[start:end].encode("utf-8", "surrogateescape")
 
 
-def iter_array(stream: BinaryIO, *, wrapper_keys: tuple[str, ...] = ()) -> Iterator[tuple[bytes, Any]]:
+def iter_array(stream: BinaryIO, *, wrapper_keys: tuple[str, ...] = (),
+               read_bytes: int = READ_BYTES) -> Iterator[tuple[bytes, Any]]:
     """Yield ``(raw_bytes, value)`` for every element of the top-level JSON array in
     ``stream``, or, when the document is an object, of the array under the first of
     ``wrapper_keys`` it has (``{"conversations": [...]}``); an object with none of them
     yields nothing. A leading UTF-8 BOM is skipped.
 
     Raises :class:`JsonStreamError` for anything else (not JSON, wrong shape, cut off),
-    after yielding every element before the problem.
+    after yielding every element before the problem. ``read_bytes``: the read size; memory
+    holds about one element plus that.
     """
-    w = _Window(stream)
+    w = _Window(stream, read_bytes)
     w.more()
     if w.buf.startswith("\ufeff"):
         w.pos = 1
