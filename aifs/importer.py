@@ -44,7 +44,8 @@ class ImportSummary:
     counted apart, each with its reason in ``skips``); ``deleted_upstream``: stored
     conversations newly flagged as gone; ``export_status``: what storing the export file itself
     did (``new``, ``unchanged``, or ``not stored`` when the export could not be read whole);
-    ``complete``: the whole export was read; bytes as in :class:`aifs.runner.CollectSummary`."""
+    ``complete``: the whole export was read, else ``stopped`` says where and why it broke
+    off; bytes as in :class:`aifs.runner.CollectSummary`."""
 
     export: str = ""
     provider: str = ""
@@ -64,6 +65,7 @@ class ImportSummary:
     seconds: float = 0.0
     skips: list[dict[str, str]] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
+    stopped: dict[str, str] | None = None
 
     def as_dict(self) -> dict:
         """JSON-ready form (for ``--json``)."""
@@ -195,7 +197,7 @@ def import_export(writer, export: ExportSource, importer: Importer, org: str | N
     writer.commit()
     summary.seconds = round(time.monotonic() - start, 3)
     if failure is not None:
-        summary.errors.append({"path": failure.path, "reason": failure.reason})
+        summary.stopped = {"path": failure.path, "reason": failure.reason}
         raise _Incomplete(failure, summary)
     return summary
 

@@ -162,6 +162,7 @@ def test_a_cut_off_export_keeps_what_was_read_and_flags_nothing(new_vault, tmp_p
     assert "half-downloaded" in info.value.reason
     partial = info.value.summary
     assert not partial.complete and partial.export_status == "not stored"
+    assert partial.stopped == {"path": info.value.path, "reason": info.value.reason}
     assert (partial.changed, partial.unchanged) == (1, 1)
     convs = by_id(vault)
     assert len(convs["a"].version_serials) == 2  # committed before the break
