@@ -151,6 +151,8 @@ def import_export(writer, export: ExportSource, importer: Importer, org: str | N
                                       f"input ({type(e).__name__}; run with --debug for details)")
                 return
             if isinstance(found, Skipped):
+                if found.native_id:
+                    seen_ids.add(found.native_id)  # present upstream, only unreadable here
                 summary.skipped += 1
                 summary.skips.append({"where": found.where, "reason": found.reason})
                 log.info("skipped %s: %s", found.where, found.reason)

@@ -36,10 +36,13 @@ CONVERSATION_FILE = "conversation.json"
 @dataclass(frozen=True, slots=True)
 class Skipped:
     """One entry of an export that was not imported: ``where`` names it without content
-    (``conversations.json entry 17``, an id); ``reason`` says why (``no mapping``)."""
+    (``conversations.json entry 17``, an id); ``reason`` says why (``no mapping``).
+    ``native_id``: the conversation's id when the entry has one, so a conversation stored
+    before is not taken for deleted upstream just because this export's copy is damaged."""
 
     where: str
     reason: str
+    native_id: str | None = None
 
 
 @runtime_checkable

@@ -36,6 +36,9 @@ class ToyImporter:
                 if not isinstance(obj, dict) or "id" not in obj:
                     yield Skipped(f"chats.json entry {i}", "no id")
                     continue
+                if not isinstance(obj.get("messages"), list):
+                    yield Skipped(f"chats.json entry {i}", "no messages", obj["id"])
+                    continue
                 yield ConversationSnapshot(
                     provider=self.provider, native_id=obj["id"], title=obj.get("title", ""),
                     files=(RawFile(CONVERSATION_FILE, data=raw),),
@@ -147,6 +150,15 @@ def test_bad_entries_are_skipped_with_a_reason_the_rest_imported(new_vault, tmp_
     assert (summary.new, summary.skipped) == (2, 2)
     assert summary.skips == [{"where": "chats.json entry 1", "reason": "no id"},
                              {"where": "chats.json entry 2", "reason": "no id"}]
+
+
+def test_a_damaged_entry_with_an_id_is_not_taken_for_deleted(new_vault, tmp_path):
+    vault, _ = new_vault
+    run(vault, write_export(tmp_path / "e1", chats(("a", 1.0, []), ("b", 2.0, []))))
+    damaged = chats(("a", 1.0, [])) + [{"id": "b", "messages": "garbled"}]
+    summary = run(vault, write_export(tmp_path / "e2", damaged))
+    assert (summary.skipped, summary.deleted_upstream) == (1, 0)
+    assert by_id(vault)["b"].deleted_upstream_at is None
 
 
 def test_a_cut_off_export_keeps_what_was_read_and_flags_nothing(new_vault, tmp_path):
