@@ -811,6 +811,7 @@ class Tree:
             if not self._reader.refresh():
                 return []
             old = self._listings
+            old_convs = self._convs
             self._listings = {}
             self._convs = {}
             self._org_names = None
@@ -833,7 +834,28 @@ class Tree:
                               if after is None or after.by_name.get(n) != i)
                 changes.append(Change(ino, stale))
                 self._dir_mtime[ino] = now
+            changes += self._meta_changes(old_convs)
             return changes
+
+    def _meta_changes(self, old_convs: dict[int, ConversationInfo]) -> list[Change]:
+        """The ``meta.json`` inodes of every version of a (cached) conversation whose deletion
+        mark changed: their bytes and size changed, so the kernel must drop what it cached."""
+        out: list[Change] = []
+        for serial, before in sorted(old_convs.items()):
+            try:
+                after = self._conversation(serial)
+            except NotFound:
+                continue
+            if after.deleted_upstream_at == before.deleted_upstream_at:
+                continue
+            for vserial in after.version_serials:
+                try:
+                    layout = self._layout(vserial)
+                except TreeError:
+                    continue
+                out += [Change(version_ino(vserial, i)) for i, e in enumerate(layout.entries)
+                        if e.kind is NodeKind.META]
+        return out
 
 
 def render_meta(version: VersionInfo, deleted_upstream_at: float | None = None) -> bytes:

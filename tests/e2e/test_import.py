@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import zipfile
 from pathlib import Path
 
@@ -103,6 +104,28 @@ def test_the_mount_shows_the_export_byte_for_byte(cli_env, new_vault, tmp_path, 
         md = (latest / "conversation.md").read_text()
         assert md.startswith("#") and "could not be rendered" not in md
     assert sorted(stored) == sorted(e for e in entries if b'"mapping"' in e)
+
+    # A newer full export without the first conversation, imported while mounted: its
+    # meta.json gains deleted_upstream_at (kernel caches included), its files stay.
+    docs = [json.loads(e) for e in entries if b'"mapping"' in e]
+    gone = docs[0].get("conversation_id") or docs[0].get("id")
+    gone_dir = next(provider / d for d in dirs if d.endswith(gone))
+    meta_path = gone_dir / "latest" / "meta.json"
+    assert json.loads(meta_path.read_bytes())["deleted_upstream_at"] is None
+    newer = tmp_path / "newer.zip"
+    with zipfile.ZipFile(newer, "w") as z:
+        z.writestr("conversations.json", json.dumps(docs[1:]))
+        z.writestr("user.json", json.dumps({"email": EMAIL}))
+    ok(run_aifs(cli_env, "import", str(newer)))
+    deadline = time.monotonic() + 15
+    while True:  # the mount sees the commit within a few seconds; never a torn file
+        meta = json.loads(meta_path.read_bytes())
+        if meta["deleted_upstream_at"] is not None:
+            break
+        assert time.monotonic() < deadline, "meta.json never showed the deletion"
+        time.sleep(0.3)
+    assert os.stat(meta_path).st_size == len(meta_path.read_bytes())
+    assert (gone_dir / "latest" / "conversation.json").read_bytes() in entries
 
 
 @pytest.mark.parametrize("name, make, words", [
