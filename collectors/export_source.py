@@ -38,6 +38,8 @@ SPILL_BYTES = 4 * 1024 * 1024
 MAX_MEMBERS = 500_000
 """A folder with more files than this is not an export (someone pointed at ``$HOME``)."""
 PARTIAL_SUFFIXES = (".crdownload", ".part", ".partial", ".download", ".opdownload")
+_BOM = b"\xef\xbb\xbf"
+_JSON_WS = b" \t\r\n"
 
 
 class ExportError(Exception):
@@ -98,7 +100,8 @@ class ExportSource:
 
     ``path``: what the user named; ``kind``: ``"zip"``, ``"folder"`` or ``"file"``;
     ``members``: name → :class:`Member`, sorted by name; ``bytes_read``: bytes read so far
-    through :meth:`open` / :meth:`read` (for a progress bar against :attr:`total_bytes`).
+    through :meth:`open` / :meth:`read` (for a progress bar against :attr:`total_bytes`;
+    :meth:`head` and :meth:`tail` are looks and do not count).
     """
 
     def __init__(self, path: Path, kind: str, members: dict[str, Member],
@@ -179,6 +182,30 @@ class ExportSource:
         if len(data) > limit:
             raise ExportError(self.where(name), "too large to read at once")
         return data
+
+    def head(self, name: str, size: int = 4096, *, strict: bool = False) -> bytes:
+        """The first ``size`` bytes of member ``name``, to sniff its format: a leading UTF-8
+        BOM removed, then leading JSON whitespace (space, tab, CR, LF) stripped, so that a
+        JSON document starts with ``[`` or ``{``. Fewer bytes (or ``b""``) for a shorter file.
+
+        A look, not progress: what it reads is not counted in :attr:`bytes_read`. Returns
+        ``b""`` when the member is missing or cannot be opened or read (a damaged zip member,
+        an I/O error), as for an empty file; with ``strict=True`` it raises
+        :class:`ExportError` instead (when reading, so a damaged member is reported as such).
+        """
+        before = self.bytes_read
+        try:
+            with self.open(name) as f:
+                data = f.read(size)
+        except ExportError:
+            if strict:
+                raise
+            return b""
+        finally:
+            self.bytes_read = before
+        if data.startswith(_BOM):
+            data = data[len(_BOM):]
+        return data.lstrip(_JSON_WS)
 
     def tail(self, name: str, size: int = 64) -> bytes:
         """The last ``size`` bytes of member ``name`` (for a cheap "was it cut off?" check)."""

@@ -21,14 +21,16 @@ stable names. :meth:`~Importer.render_markdown` renders a stored version, like a
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterator, Mapping, Protocol, runtime_checkable
+from typing import Any, Callable, ClassVar, Iterator, Mapping, Protocol, runtime_checkable
 
 from vault import ConversationSnapshot
 
 from .export_source import ExportError, ExportSource
 
-__all__ = ["ExportError", "Importer", "Skipped", "CONVERSATION_FILE"]
+__all__ = ["EntryError", "ExportError", "Importer", "Skipped", "CONVERSATION_FILE",
+           "snapshot_or_skipped"]
 
 CONVERSATION_FILE = "conversation.json"
 
@@ -43,6 +45,32 @@ class Skipped:
     where: str
     reason: str
     native_id: str | None = None
+
+
+class EntryError(Exception):
+    """One export entry (a conversation, a chat file) cannot be imported; ``reason`` says why
+    and has no content. Raised inside an importer's reading and turned into a
+    :class:`Skipped`, or into an :class:`ExportError` when it is the only entry of the
+    export (a single-file import)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def snapshot_or_skipped(native_id: str, build: Callable[[], ConversationSnapshot],
+                        log: logging.Logger) -> ConversationSnapshot | Skipped:
+    """``build()``: the snapshot of conversation ``native_id``. When it fails on input its
+    converter did not foresee (``TypeError``, ``AttributeError``, ``KeyError``,
+    ``ValueError``, ``RecursionError``), a :class:`Skipped` instead: ``where`` is
+    ``conversation <native_id>``, ``reason`` ``unreadable (<error type>)``, and it carries
+    ``native_id``, so the conversation is not taken for deleted upstream. The traceback
+    goes to ``log`` at debug level; other exceptions propagate."""
+    try:
+        return build()
+    except (TypeError, AttributeError, KeyError, ValueError, RecursionError) as e:
+        log.debug("conversation %s could not be converted", native_id, exc_info=True)
+        return Skipped(f"conversation {native_id}", f"unreadable ({type(e).__name__})", native_id)
 
 
 @runtime_checkable

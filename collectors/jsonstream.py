@@ -13,20 +13,44 @@ input, valid UTF-8 or not.
 Parsing uses the C-accelerated :meth:`json.JSONDecoder.raw_decode` on a sliding window; an
 element cut by the window edge is retried with more input (doubling, so the cost stays
 linear).
+
+An element nested deeper than the parser can follow (``[[[[…`` 100,000 levels) is not an
+error of the whole document: its end is found by counting brackets (strings skipped), and it
+comes back as ``(raw bytes, TOO_DEEP)``, so a reader skips that one element (it is not a
+``dict``) and reads on.
 """
 
 from __future__ import annotations
 
 import codecs
 import json
+import re
 from typing import Any, BinaryIO, Iterator
 
-__all__ = ["JsonStreamError", "iter_array", "looks_complete"]
+__all__ = ["TOO_DEEP", "JsonStreamError", "cut_off", "iter_array", "looks_complete"]
 
 READ_BYTES = 1 << 20
 MAX_ELEMENT_CHARS = 512 * 1024 * 1024
 _WS = " \t\n\r"
 _decoder = json.JSONDecoder()
+# For skipping an element nested too deeply to parse: text up to the next closing bracket
+# outside strings (strings taken whole), one JSON string, a run of closing brackets.
+_UNTIL_CLOSE = re.compile(r'(?:[^"\]}]+|"(?:[^"\\]|\\.)*")*', re.S)
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_CLOSERS = re.compile(r"[\]}]+")
+
+
+class _TooDeep:
+    """The type of :data:`TOO_DEEP`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "TOO_DEEP"
+
+
+TOO_DEEP = _TooDeep()
+"""The value :func:`iter_array` gives for an element nested too deeply to parse."""
 
 
 class JsonStreamError(ValueError):
@@ -98,6 +122,10 @@ class _Window:
             start = self.pos
             try:
                 obj, end = _decoder.raw_decode(self.buf, start)
+            except RecursionError:
+                start, end = self._skip_nested()
+                self.pos = end
+                return TOO_DEEP, start, end
             except json.JSONDecodeError as e:
                 if self.eof:
                     if self._cut_here(e):
@@ -118,6 +146,34 @@ class _Window:
                 continue
             self.pos = end
             return obj, start, end
+
+    def _skip_nested(self) -> tuple[int, int]:
+        """Start and end in ``buf`` of the array or object at the cursor, found by counting
+        brackets outside strings (reading on as needed; the cursor stays at its start).
+        Raises :class:`JsonStreamError` if the input ends first or it exceeds 512 MiB."""
+        depth, p = 0, self.pos
+        while True:
+            buf = self.buf
+            seg = _UNTIL_CLOSE.match(buf, p).group()  # up to the next closer, strings whole
+            if seg:
+                bare = _STRING.sub("", seg) if '"' in seg else seg
+                depth += bare.count("[") + bare.count("{")
+                p += len(seg)
+            if p < len(buf) and buf[p] != '"':  # a run of closers
+                run = len(_CLOSERS.match(buf, p).group())
+                if run >= depth:
+                    return self.pos, p + depth
+                depth -= run
+                p += run
+                continue
+            # the window ends here, or inside a string: read more (doubling keeps it linear)
+            rel = p - self.pos
+            if len(buf) - self.pos > MAX_ELEMENT_CHARS:
+                raise JsonStreamError("one element is larger than 512 MiB", self.offset())
+            if not self.more(len(buf) - self.pos):
+                raise JsonStreamError("the file ends in the middle of an element "
+                                      "(half-downloaded?)", self.offset(), truncated=True)
+            p = self.pos + rel
 
     def _maybe_incomplete(self, e: json.JSONDecodeError) -> bool:
         """Could more input fix this error? (The window may end inside the element.)"""
@@ -201,3 +257,15 @@ def looks_complete(tail: bytes) -> bool:
     """True if ``tail`` (the last bytes of a JSON document) ends like a whole array or
     object does; a cut-off download almost never ends in ``]`` or ``}``."""
     return tail.rstrip(b" \t\r\n\x00")[-1:] in (b"]", b"}")
+
+
+def cut_off(data: bytes) -> bool:
+    """True if ``data``, a whole file that did not parse as JSON, looks cut off (a
+    half-downloaded file): it starts like a JSON document (``[`` or ``{``, after any
+    whitespace and a UTF-8 BOM) but its last 64 bytes do not end like one
+    (:func:`looks_complete`). False when it does not start like JSON, or ends like a whole
+    document (then it is damaged inside, not cut off)."""
+    start = data[:64].lstrip(b" \t\r\n")
+    if start.startswith(b"\xef\xbb\xbf"):
+        start = start[3:].lstrip(b" \t\r\n")
+    return start[:1] in (b"[", b"{") and not looks_complete(data[-64:])

@@ -39,7 +39,7 @@ from .. import markdown as md
 from ..branches import threads
 from ..export_source import ExportError, ExportSource
 from ..importing import CONVERSATION_FILE, Skipped
-from ..jsonstream import JsonStreamError, iter_array, looks_complete
+from ..jsonstream import TOO_DEEP, JsonStreamError, iter_array, looks_complete
 from ..timestamps import parse_time
 from ..titles import UNTITLED, title_from_text
 from .render import render_conversation
@@ -184,16 +184,8 @@ class AssetIndex:
                 keys.update(m.group().lower() for m in _HEXID.finditer(rel))
                 if sniffed < _TEXTDOC_SNIFF_LIMIT and member.size > 0:
                     sniffed += 1
-                    before = export.bytes_read
-                    try:
-                        with export.open(name) as f:
-                            head = f.read(4096)
-                    except ExportError:
-                        head = b""
-                    finally:
-                        export.bytes_read = before  # an index, not progress
                     keys.update(m.group(1).decode().lower()
-                                for m in _TEXTDOC_HEAD_KEYS.finditer(head))
+                                for m in _TEXTDOC_HEAD_KEYS.finditer(export.head(name)))
                 for key in keys - {""}:
                     index.textdocs.setdefault(key, []).append(name)
                 continue
@@ -235,14 +227,10 @@ class ChatGPTImporter:
             return False
         root = min(groups)
         files = sorted(groups[root], key=lambda n: (n.rsplit("/", 1)[-1] != SINGLE_FILE, n))
-        before = export.bytes_read
         try:
-            with export.open(files[0]) as f:
-                head = f.read(4096)
+            head = export.head(files[0], strict=True)
         except ExportError:
             return False
-        finally:
-            export.bytes_read = before  # a look, not progress
         verdict = _sniff(head)
         if verdict is not None:
             return verdict
@@ -351,7 +339,8 @@ class ChatGPTImporter:
                index: AssetIndex, seen: set[str]) -> ConversationSnapshot | Skipped:
         where = f"{member} entry {number}"
         if not isinstance(value, dict):
-            return Skipped(where, "not a JSON object")
+            return Skipped(where, "nested too deeply to read" if value is TOO_DEEP
+                                          else "not a JSON object")
         cid = conversation_id(value)
         if cid:
             where = f"conversation {cid}"

@@ -25,10 +25,11 @@ Source of the shapes: pionxzh/chatgpt-exporter ``src/api.ts``; ``../shared/FORMA
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from typing import Any, Hashable, Mapping
 
 from .. import markdown as md
-from ..branches import threads
+from ..branches import Thread, threads
+from ..threadmd import add_threads
 from ..timestamps import format_time, parse_time
 from .shape import file_id_of_name, is_hidden, message_time, pointer_file_id, tree_of
 
@@ -168,7 +169,6 @@ class _Body:
         self.conv = conv
         self.mapping = mapping
         self.stored = stored
-        self.numbers: dict[str, int] = {}
         self.parents, self.children = tree_of(mapping)
 
     def message(self, key: Any) -> dict | None:
@@ -189,30 +189,26 @@ class _Body:
         if not runs:
             self.doc.add(md.note("no messages"))
             return
-        several = len(runs) > 1
-        for number, run in enumerate(runs, 1):
-            if several:
-                if number == 1 and run.current:
-                    self.doc.heading(2, "Current thread")
-                else:
-                    self.doc.heading(2, f"Branch {number} ({self._fork_label(run.fork_after)})")
-            for key in run.ids:
-                message = self.message(key)
-                if message is None:
-                    continue
-                self.numbers[key] = len(self.numbers) + 1
-                try:
-                    self._message(self.numbers[key], message)
-                except Exception as exc:  # noqa: BLE001 - one odd message must not cost the page
-                    self.doc.add(md.note(f"⚠ message {self.numbers[key]} could not be rendered "
-                                         f"({type(exc).__name__})"))
+        add_threads(self.doc, runs, self.message, self._show, self._heading)
 
-    def _fork_label(self, fork_after: Any) -> str:
+    def _heading(self, number: int, run: Thread, numbers: Mapping[Hashable, int]) -> str:
+        if number == 1 and run.current:
+            return "Current thread"
+        return f"Branch {number} ({self._fork_label(run.fork_after, numbers)})"
+
+    def _show(self, number: int, message: dict) -> None:
+        try:
+            self._message(number, message)
+        except Exception as exc:  # noqa: BLE001 - one odd message must not cost the page
+            self.doc.add(md.note(f"⚠ message {number} could not be rendered "
+                                 f"({type(exc).__name__})"))
+
+    def _fork_label(self, fork_after: Any, numbers: Mapping[Hashable, int]) -> str:
         node, guard = fork_after, set()
         while node is not None and node not in guard:
             guard.add(node)
-            if node in self.numbers:
-                return f"continues after message {self.numbers[node]}"
+            if node in numbers:
+                return f"continues after message {numbers[node]}"
             node = self.parents.get(node)
         return "a separate start" if fork_after is None else "an alternative start"
 

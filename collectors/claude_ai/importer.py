@@ -40,7 +40,7 @@ from vault.model import text_bytes
 from .. import markdown as md
 from ..export_source import ExportError, ExportSource
 from ..importing import CONVERSATION_FILE, Skipped
-from ..jsonstream import JsonStreamError, iter_array, looks_complete
+from ..jsonstream import TOO_DEEP, JsonStreamError, iter_array, looks_complete
 from ..timestamps import parse_iso
 from ..titles import UNTITLED
 from .conversation import conversation_title, message_tree
@@ -51,7 +51,6 @@ __all__ = ["ClaudeAiImporter"]
 
 log = logging.getLogger(__name__)
 
-HEAD_BYTES = 4096
 SMALL_FILE_LIMIT = 256 * 1024 * 1024
 MAX_LISTED_FILES = 200
 PROJECT_FILE = "project.json"
@@ -99,12 +98,7 @@ class ClaudeAiImporter:
         layout = _layout(export)
         if layout is None:
             return False
-        try:
-            with export.open(layout.conversations) as f:
-                head = f.read(HEAD_BYTES)
-        except ExportError:
-            return False
-        head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+        head = export.head(layout.conversations)
         if head[:1] not in (b"[", b"{") or _FOREIGN.search(head):
             return False
         if _CHAT_MESSAGES.search(head) and _UUID.search(head):
@@ -174,7 +168,8 @@ class ClaudeAiImporter:
         for n, (raw, conv) in enumerate(_entries(export, member), 1):
             label = f"{member} entry {n}"
             if not isinstance(conv, dict):
-                yield Skipped(label, "not a JSON object")
+                yield Skipped(label, "nested too deeply to read" if conv is TOO_DEEP
+                                            else "not a JSON object")
                 continue
             uuid = conv.get("uuid")
             if not isinstance(uuid, str) or not uuid.strip():
@@ -366,9 +361,7 @@ def _layout(export: ExportSource) -> _Layout | None:
 
 
 def _first_char(export: ExportSource, member: str) -> bytes:
-    with export.open(member) as f:
-        head = f.read(HEAD_BYTES)
-    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    return export.head(member, strict=True)[:1]
 
 
 def _entries(export: ExportSource, member: str, *, check_tail: bool = True) -> Iterator[tuple[bytes, Any]]:

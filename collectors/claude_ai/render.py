@@ -18,9 +18,11 @@ A project (``project.json``): description, instructions and the list of docs; me
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from typing import Any, Hashable, Mapping
 
 from .. import markdown as md
+from ..branches import Thread
+from ..threadmd import add_threads, branch_heading
 from ..timestamps import format_time, parse_iso
 from .conversation import conversation_title, message_tree
 from .naming import attachment_names, doc_names, memory_names
@@ -102,25 +104,17 @@ def render_conversation(files: Mapping[str, bytes], meta: Mapping[str, Any]) -> 
         for number, message in enumerate(messages, 1):
             _message(doc, number, number - 1, message, stored, files)
         return doc.render()
-    numbers: dict[str, int] = {}
-    shown = 0
-    for branch_no, run in enumerate(runs, 1):
-        if len(runs) > 1:
-            if run.current:
-                doc.heading(2, "Current thread")
-            elif run.fork_after in numbers:
-                doc.heading(2, f"Branch {branch_no} (continues after message {numbers[run.fork_after]})")
-            else:
-                doc.heading(2, f"Branch {branch_no} (starts separately)")
-        for key in run.ids:
-            shown += 1
-            numbers[key] = shown
-            index = tree.index[key]
-            _message(doc, shown, index, messages[index], stored, files)
+    add_threads(doc, runs, tree.index.get,
+                lambda number, index: _message(doc, number, index, messages[index], stored, files),
+                _thread_heading)
     bad = len(messages) - len(tree.index)
     if bad:
         doc.add(md.note(f"⚠ {bad} message(s) are not JSON objects and are not shown"))
     return doc.render()
+
+
+def _thread_heading(number: int, run: Thread, numbers: Mapping[Hashable, int]) -> str:
+    return branch_heading(number, run, numbers, "starts separately", current="Current thread")
 
 
 def _conversation_header(doc: md.Document, conv: Mapping[str, Any], meta: Mapping[str, Any],

@@ -123,8 +123,8 @@ class ClaudeCodeCollector:
             yield io_error(projects, exc)
             slugs = []
         for slug_entry in slugs:
-            try:
-                if not slug_entry.is_dir():
+            try:  # a symlinked project folder is not followed (loops, links out of the tree)
+                if not slug_entry.is_dir(follow_symlinks=False):
                     continue
             except OSError:
                 continue

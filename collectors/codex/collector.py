@@ -62,8 +62,9 @@ INDEX_NAME = "session_index.jsonl"
 DENIED = frozenset({"auth.json"})
 MAX_SCAN_LINE = 8 * 1024 * 1024
 ZST = ".zst"
-_ROLLOUT = re.compile(r"^rollout-(?P<rest>.+)\.jsonl(?:\.zst)?$")
-_TIMESTAMP_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-(?P<id>.+)$")
+# (re.S and \Z: a file name may hold a newline, and must still be found, whole)
+_ROLLOUT = re.compile(r"^rollout-(?P<rest>.+)\.jsonl(?:\.zst)?\Z", re.S)
+_TIMESTAMP_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-(?P<id>.+)\Z", re.S)
 
 
 def rollout_id(file_name: str) -> str | None:

@@ -38,12 +38,12 @@ import logging
 import re
 from typing import Any, ClassVar, Iterator, Mapping
 
-from vault import ConversationSnapshot, RawFile
+from vault import ConversationSnapshot
 
 from .. import markdown as md
-from ..export_source import ExportError, ExportSource
-from ..importing import CONVERSATION_FILE, Skipped
-from ..jsonstream import looks_complete
+from ..export_files import conversation_file, first_heads, json_members, load_json, read_files
+from ..export_source import ExportSource
+from ..importing import EntryError, Skipped
 from .render import render_session
 from .session import request_text, requests_of, session_info
 
@@ -52,50 +52,13 @@ __all__ = ["CopilotChatExportImporter", "EXPORT_PREFIX"]
 log = logging.getLogger(__name__)
 
 EXPORT_PREFIX = "export-"
-HEAD_BYTES = 4096
-DETECT_MEMBERS = 8
-_WS = b" \t\r\n"
 _REQUESTER = re.compile(rb'"requesterUsername"\s*:\s*("(?:[^"\\]|\\.){0,512}")')
-
-
-class _Bad(Exception):
-    """One exported file cannot be imported; ``reason`` has no content."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _cut_off(data: bytes) -> bool:
-    """Does ``data`` (not valid JSON) start like a JSON document but end before its end?"""
-    start = data[:64].lstrip(b" \t\r\n")
-    if start.startswith(b"\xef\xbb\xbf"):
-        start = start[3:].lstrip(b" \t\r\n")
-    return start[:1] in (b"[", b"{") and not looks_complete(data[-64:])
-
-
-def _head(export: ExportSource, name: str) -> bytes:
-    try:
-        with export.open(name) as f:
-            head = f.read(HEAD_BYTES)
-    except ExportError:
-        return b""
-    if head.startswith(b"\xef\xbb\xbf"):
-        head = head[3:]
-    return head.lstrip(_WS)
 
 
 def looks_like_export(head: bytes) -> bool:
     """Does a file starting with ``head`` look like an exported chat: a JSON object naming
     ``requesterUsername`` and ``requests`` (VS Code writes both first, in that order)?"""
     return head.startswith(b"{") and b'"requesterUsername"' in head and b'"requests"' in head
-
-
-def export_members(export: ExportSource) -> list[str]:
-    """The single file, or every ``.json`` member of a folder or zip."""
-    if export.kind == "file":
-        return list(export.members)
-    return [n for n in export.members if n.lower().endswith(".json")]
 
 
 def _first_request_id(state: Mapping[str, Any]) -> str | None:
@@ -106,24 +69,20 @@ def _first_request_id(state: Mapping[str, Any]) -> str | None:
 
 
 def _load(export: ExportSource, member: str) -> tuple[bytes, dict[str, Any]]:
-    try:
-        data = export.read(member)
-    except ExportError as e:
-        raise _Bad(e.reason) from None
-    try:
-        value = json.loads(data)
-    except (ValueError, RecursionError):
-        if not data.strip():
-            raise _Bad("the file is empty (half-downloaded?)") from None
-        if _cut_off(data):
-            raise _Bad("the file ends early (half-downloaded?); export the chat again") from None
-        raise _Bad("not valid JSON") from None
+    data, value = load_json(export, member, "export the chat again")
     if (not isinstance(value, dict) or not isinstance(value.get("requests"), list)
             or not ("requesterUsername" in value or "responderUsername" in value)):
-        raise _Bad("not a VS Code chat export (no requests and requesterUsername)")
+        raise EntryError("not a VS Code chat export (no requests and requesterUsername)")
     if _first_request_id(value) is None:
-        raise _Bad("the chat has no request with a requestId (nothing to name it by)")
+        raise EntryError("the chat has no request with a requestId (nothing to name it by)")
     return data, value
+
+
+def _identify(loaded: tuple[bytes, dict[str, Any]]) -> tuple[str, tuple[int, float]]:
+    """The chat's id and rank among copies: the most requests, then the latest activity."""
+    state = loaded[1]
+    info = session_info(state)
+    return EXPORT_PREFIX + str(_first_request_id(state)), (info.requests, info.updated_at or 0.0)
 
 
 class CopilotChatExportImporter:
@@ -136,14 +95,13 @@ class CopilotChatExportImporter:
     def detect(self, export: ExportSource) -> bool:
         """True if the single file, or one of the first few ``.json`` members, starts like
         an exported chat. Reads at most 4 KiB of each of at most 8 members."""
-        return any(looks_like_export(_head(export, n))
-                   for n in export_members(export)[:DETECT_MEMBERS])
+        return any(looks_like_export(head) for head in first_heads(export, json_members(export)))
 
     def account(self, export: ExportSource) -> str | None:
         """The ``requesterUsername`` (GitHub login) of the first exported chat that names
         one in its first 4 KiB, else ``None``."""
-        for name in export_members(export)[:DETECT_MEMBERS]:
-            m = _REQUESTER.search(_head(export, name))
+        for head in first_heads(export, json_members(export)):
+            m = _REQUESTER.search(head)
             if m:
                 try:
                     value = json.loads(m.group(1))
@@ -164,41 +122,10 @@ class CopilotChatExportImporter:
 
         Raises :class:`ExportError` when there is no ``.json`` file, or when the single file
         handed over cannot be read."""
-        members = export_members(export)
-        if not members:
-            raise ExportError(str(export.path), "no .json files in this export")
-        if export.kind == "file":
-            try:
-                yield self._snapshot(export, members[0], *_load(export, members[0]))
-            except _Bad as e:
-                raise ExportError(export.where(members[0]), e.reason) from None
-            return
-        best: dict[str, tuple[tuple[int, float, str], str]] = {}
-        bad: dict[str, str] = {}
-        for member in members:
-            try:
-                _, state = _load(export, member)
-            except _Bad as e:
-                bad[member] = e.reason
-                continue
-            info = session_info(state)
-            native = EXPORT_PREFIX + str(_first_request_id(state))
-            rank = (info.requests, info.updated_at or 0.0, member)
-            if native not in best or rank > best[native][0]:
-                best[native] = (rank, member)
-            del state
-        chosen = {member for _, member in best.values()}
-        for member in members:
-            if member in bad:
-                yield Skipped(member, bad[member])
-            elif member not in chosen:
-                yield Skipped(member, "an older copy of a chat another file of this "
-                                      "import holds")
-            else:
-                try:
-                    yield self._snapshot(export, member, *_load(export, member))
-                except _Bad as e:  # changed between the two reads
-                    yield Skipped(member, e.reason)
+        return read_files(export, json_members(export),
+                          load=lambda member: _load(export, member), identify=_identify,
+                          snapshot=lambda member, loaded: self._snapshot(export, member, *loaded),
+                          what="chat")
 
     def _snapshot(self, export: ExportSource, member: str, data: bytes,
                   state: dict[str, Any]) -> ConversationSnapshot:
@@ -218,17 +145,11 @@ class CopilotChatExportImporter:
             warnings.append(f"{odd} requests are not objects")
         if not any(request_text(r) for r in requests):
             warnings.append("no request has text")
-        if export.kind == "zip":
-            m = export.members[member]
-            raw = RawFile(CONVERSATION_FILE, data=data,
-                          mtime_ns=int(m.mtime * 1e9) if m.mtime is not None else None)
-        else:
-            raw = export.raw_file(member, CONVERSATION_FILE)
         return ConversationSnapshot(
             provider=self.provider,
             native_id=native,
             title=info.title,
-            files=(raw,),
+            files=(conversation_file(export, member, data),),
             created_at=info.created_at,
             updated_at=info.updated_at,
             source_path=export.where(member),

@@ -30,7 +30,7 @@ from vault import ConversationSnapshot, RawFile
 
 from .. import markdown as md
 from ..export_source import ExportError, ExportSource
-from ..importing import CONVERSATION_FILE, Skipped
+from ..importing import CONVERSATION_FILE, Skipped, snapshot_or_skipped
 from ..jsonstream import JsonStreamError, iter_array, looks_complete
 from .model import EXPORT, SINGLE, WEB_API, Conversation, parse_conversation, shape_of
 from .render import render_conversation
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 
 CONVERSATIONS = "conversations.json"
 USER = "user.json"
-HEAD_BYTES = 4096
 USER_LIMIT = 1024 * 1024
 ARRAY = "array"
 
@@ -90,10 +89,7 @@ class DeepSeekImporter:
         candidates = _candidates(export)
         if not candidates:
             return False
-        try:
-            return head_shape(_head(export, candidates[0])) is not None
-        except ExportError:
-            return False
+        return head_shape(export.head(candidates[0]).decode("utf-8", "replace")) is not None
 
     def is_full(self, export: ExportSource) -> bool:
         """True for the official export: a zip or folder holding ``conversations.json``."""
@@ -129,7 +125,7 @@ class DeepSeekImporter:
             raise ExportError(str(export.path), "no DeepSeek conversations.json or chat file found")
         official = bool(export.find(CONVERSATIONS)) or len(candidates) == 1
         for member in candidates:
-            shape = head_shape(_head(export, member))
+            shape = head_shape(export.head(member, strict=True).decode("utf-8", "replace"))
             if shape is None:
                 if official:
                     raise ExportError(export.where(member),
@@ -183,12 +179,8 @@ class DeepSeekImporter:
             return Skipped(label, str(e), wid if isinstance(wid, str) and wid else None)
         if conv.native_id is None:
             return Skipped(label, "no conversation id")
-        try:
-            return _snapshot(conv, raw, export.where(member))
-        except (TypeError, AttributeError, KeyError, ValueError, RecursionError) as e:
-            log.debug("DeepSeek entry failed", exc_info=True)
-            return Skipped(f"conversation {conv.native_id}", f"unreadable ({type(e).__name__})",
-                           conv.native_id)
+        return snapshot_or_skipped(
+            conv.native_id, lambda: _snapshot(conv, raw, export.where(member)), log)
 
     # -- viewing -------------------------------------------------------------------------
 
@@ -251,13 +243,6 @@ def _candidates(export: ExportSource) -> list[str]:
         return list(export.members)
     return [n for n, m in export.members.items()
             if n.lower().endswith(".json") and m.basename != USER]
-
-
-def _head(export: ExportSource, name: str) -> str:
-    with export.open(name) as f:
-        data = f.read(HEAD_BYTES)
-    export.bytes_read -= len(data)  # a look, not progress
-    return data.decode("utf-8", "replace")
 
 
 def _account_of(doc: Any) -> str | None:

@@ -10,11 +10,12 @@ as a list of names (the export holds no file bytes). Never raises on content.
 
 from __future__ import annotations
 
-import json
-from typing import Any, Mapping
+from typing import Any, Hashable, Mapping
 
 from .. import markdown as md
+from ..branches import Thread
 from ..importing import CONVERSATION_FILE
+from ..threadmd import add_threads, branch_heading, start_page, summary_lines
 from ..timestamps import format_time, parse_time
 from .model import EXPORT, SINGLE, WEB_API, Conversation, Message, parse_conversation, shape_of
 
@@ -30,51 +31,25 @@ _ROLES = {"user": "User", "assistant": "DeepSeek"}
 def render_conversation(files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
     """Render a version: ``files[conversation.json]`` (any of the :mod:`.model` shapes) and
     ``meta`` (the version's ``meta.json``). Returns Markdown; never raises on bad content."""
-    doc = md.Document()
     attributes = meta.get("attributes")
     stored_as = attributes.get("format") if isinstance(attributes, Mapping) else None
-    conv, problem = _load(files.get(CONVERSATION_FILE), stored_as)
-    ordered = conv.threads() if conv is not None else []
-    title = meta.get("title")
-    if not (isinstance(title, str) and title.strip()):
-        title = conv.display_title(ordered) if conv is not None else "Untitled"
-    doc.heading(1, title)
+    doc, conv, ordered = start_page(files.get(CONVERSATION_FILE), meta,
+                                    lambda value: _parse(value, stored_as))
     if conv is None:
-        doc.add(md.note(f"⚠ {problem}; the raw file is kept as it was exported"))
         return doc.render()
     _header(doc, conv, meta, len(ordered))
-    numbers: dict[str, int] = {}
-    count = 0
-    many = len(ordered) > 1
-    for index, thread in enumerate(ordered, 1):
-        if many:
-            doc.heading(2, _thread_heading(index, thread.current, thread.fork_after, conv, numbers))
-        for node in thread.ids:
-            msg = conv.messages.get(node)
-            if msg is None:
-                continue
-            count += 1
-            numbers[node] = count
-            _message(doc, count, msg)
+    count = add_threads(doc, ordered, conv.messages.get,
+                        lambda number, msg: _message(doc, number, msg), _thread_heading)
     if count == 0:
         doc.add(md.note("(no messages)"))
     return doc.render()
 
 
-def _load(data: bytes | None, stored_as: Any) -> tuple[Conversation | None, str]:
-    if data is None:
-        return None, "no conversation.json in this version"
-    try:
-        value = json.loads(data.decode("utf-8-sig", "replace"))
-    except (ValueError, RecursionError):
-        return None, "conversation.json is not valid JSON"
+def _parse(value: Any, stored_as: Any) -> Conversation:
     shape = shape_of(value) or EXPORT
     if shape == SINGLE and stored_as == EXPORT:
         shape = EXPORT  # an element of conversations.json, stored on its own
-    try:
-        return parse_conversation(value, shape), ""
-    except ValueError as e:
-        return None, f"conversation.json cannot be shown ({e})"
+    return parse_conversation(value, shape)
 
 
 def _header(doc: md.Document, conv: Conversation, meta: Mapping[str, Any], threads: int) -> None:
@@ -83,30 +58,16 @@ def _header(doc: md.Document, conv: Conversation, meta: Mapping[str, Any], threa
     if isinstance(native, str) and native:
         lines.append(f"- **Conversation:** {md.code_span(native)}")
     lines.append(f"- **Source:** {md.escape_inline(_FORMATS.get(conv.shape, conv.shape))}")
-    if conv.created_at is not None:
-        lines.append(f"- **Created:** {format_time(conv.created_at)}")
-    if conv.updated_at is not None:
-        lines.append(f"- **Updated:** {format_time(conv.updated_at)}")
-    models = conv.models()
-    if models:
-        lines.append("- **Models:** " + ", ".join(md.code_span(m) for m in models[:20]))
-    lines.append(f"- **Messages:** {len(conv.messages)}")
-    if threads > 1:
-        lines.append(f"- **Branches:** {threads} (the current one first)")
+    lines += summary_lines(conv.created_at, conv.updated_at, conv.models(), len(conv.messages),
+                           threads)
     for warning in conv.warnings:
         lines.append(f"- ⚠ {md.escape_inline(warning)}")
     doc.add("\n".join(lines))
 
 
-def _thread_heading(index: int, current: bool, fork_after: Any, conv: Conversation,
-                    numbers: Mapping[str, int]) -> str:
-    if current:
-        return f"Branch {index} (current)"
-    if fork_after is not None and fork_after in numbers:
-        return f"Branch {index} (continues after message {numbers[fork_after]})"
-    if fork_after is not None:
-        return f"Branch {index} (starts over from the beginning)"
-    return f"Branch {index} (a separate start)"
+def _thread_heading(number: int, thread: Thread, numbers: Mapping[Hashable, int]) -> str:
+    return branch_heading(number, thread, numbers, "a separate start" if thread.fork_after is None
+                          else "starts over from the beginning")
 
 
 def _message(doc: md.Document, number: int, msg: Message) -> None:

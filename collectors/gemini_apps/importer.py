@@ -110,10 +110,6 @@ class _Row:
     zone_known: bool = True
 
 
-def _strip_bom(head: bytes) -> bytes:
-    return head[3:] if head.startswith(b"\xef\xbb\xbf") else head
-
-
 def _suffix(name: str) -> str:
     base = name.rsplit("/", 1)[-1].lower()
     if base.endswith(".json"):
@@ -136,13 +132,6 @@ class GeminiAppsImporter:
 
     # -- finding the activity log ------------------------------------------------------
 
-    def _head(self, export: ExportSource, member: str, size: int = SNIFF_BYTES) -> bytes:
-        try:
-            with export.open(member) as f:
-                return _strip_bom(f.read(size))
-        except ExportError:
-            return b""
-
     def _folder_name(self, export: ExportSource, member: str) -> str:
         parent = member.rpartition("/")[0]
         if parent:
@@ -158,16 +147,16 @@ class GeminiAppsImporter:
         rows with a ``"header": "Gemini …"`` (or ``Bard``) key; HTML: My Activity markup
         whose row header names Gemini, or a file named ``*gemini*``."""
         if form == "json":
-            head = self._head(export, member)
+            head = export.head(member, SNIFF_BYTES)
             return bool(_JSON_ACTIVITY.match(head)) and bool(_JSON_GEMINI.search(head))
-        head = self._head(export, member, HTML_SNIFF_BYTES)
+        head = export.head(member, HTML_SNIFF_BYTES)
         named = "gemini" in member.rsplit("/", 1)[-1].lower()
         return bool(_HTML_ACTIVITY.search(head)) and (named or bool(_HTML_GEMINI.search(head)))
 
     def _activity_shape(self, export: ExportSource, member: str, form: str) -> bool:
         if form == "json":
-            return bool(_JSON_ACTIVITY.match(self._head(export, member)))
-        return bool(_HTML_ACTIVITY.search(self._head(export, member, HTML_SNIFF_BYTES)))
+            return bool(_JSON_ACTIVITY.match(export.head(member, SNIFF_BYTES)))
+        return bool(_HTML_ACTIVITY.search(export.head(member, HTML_SNIFF_BYTES)))
 
     def _activities(self, export: ExportSource) -> list[_Activity]:
         """The Gemini activity files of ``export``: the JSON ones if there are any, else the
@@ -226,7 +215,7 @@ class GeminiAppsImporter:
             candidates = [n for n in export.members if _suffix(n) == "html"
                           and n.rpartition("/")[0] in roots]
         for member in sorted(candidates, key=lambda n: (n.count("/"), n)):
-            text = self._head(export, member, ACCOUNT_SCAN_BYTES).decode("utf-8", "replace")
+            text = export.head(member, ACCOUNT_SCAN_BYTES).decode("utf-8", "replace")
             m = _HEADER_TITLE.search(text)
             if m:
                 email = _EMAIL.search(m.group(1))
@@ -281,7 +270,7 @@ class GeminiAppsImporter:
         if not looks_complete(export.tail(act.member)):
             raise ExportError(where, "the file ends early (half-downloaded?); download the "
                                      "Takeout export again")
-        if not self._head(export, act.member, 64).lstrip().startswith(b"["):
+        if not export.head(act.member, 64).lstrip().startswith(b"["):
             raise ExportError(where, "not a JSON array of activity rows (unknown layout)")
         number = -1
         objects = shaped = 0

@@ -22,7 +22,7 @@ from vault import ConversationSnapshot, RawFile
 
 from .. import markdown as md
 from ..export_source import ExportError, ExportSource
-from ..importing import CONVERSATION_FILE, Skipped
+from ..importing import CONVERSATION_FILE, Skipped, snapshot_or_skipped
 from ..jsonstream import JsonStreamError, iter_array, looks_complete
 from .model import Conversation, parse_conversation, safe_asset_id
 from .render import render_conversation
@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 BACKEND = "prod-grok-backend.json"
 ACCOUNT = "prod-mc-auth-mgmt-api.json"
 ASSETS = "prod-mc-asset-server"
-HEAD_BYTES = 4096
 ACCOUNT_LIMIT = 16 * 1024 * 1024
 WRAPPER = ("conversations",)
 
@@ -75,10 +74,7 @@ class GrokImporter:
             return True
         if export.kind != "file":
             return False
-        try:
-            return head_is_grok(_head(export, next(iter(export.members))))
-        except ExportError:
-            return False
+        return head_is_grok(export.head(next(iter(export.members))).decode("utf-8", "replace"))
 
     def is_full(self, export: ExportSource) -> bool:
         """True for the official export (zip or folder with ``prod-grok-backend.json``)."""
@@ -128,7 +124,7 @@ class GrokImporter:
     def _read_backend(self, export: ExportSource, member: str,
                       assets: _Index) -> Iterator[ConversationSnapshot | Skipped]:
         where = export.where(member)
-        head = _head(export, member)
+        head = export.head(member, strict=True).decode("utf-8", "replace")
         if not head.lstrip("\ufeff \t\r\n").startswith(("{", "[")):
             raise ExportError(where, "not a Grok export (not a JSON object)")
         if not looks_complete(export.tail(member)):
@@ -159,12 +155,8 @@ class GrokImporter:
             inner = value.get("conversation") if isinstance(value, dict) else None
             wid = inner.get("id") if isinstance(inner, dict) else None
             return Skipped(label, str(e), wid if isinstance(wid, str) and wid else None)
-        try:
-            return _snapshot(export, member, conv, raw, assets, home)
-        except (TypeError, AttributeError, KeyError, ValueError, RecursionError) as e:
-            log.debug("Grok entry failed", exc_info=True)
-            return Skipped(f"conversation {conv.native_id}", f"unreadable ({type(e).__name__})",
-                           conv.native_id)
+        return snapshot_or_skipped(
+            conv.native_id, lambda: _snapshot(export, member, conv, raw, assets, home), log)
 
     @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
@@ -256,10 +248,3 @@ def _asset_members(index: _Index, asset: str,
     if local or not entries:
         return local
     return [e for e in entries if e[1] == entries[0][1]]
-
-
-def _head(export: ExportSource, name: str) -> str:
-    with export.open(name) as f:
-        data = f.read(HEAD_BYTES)
-    export.bytes_read -= len(data)  # a look, not progress
-    return data.decode("utf-8", "replace")

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Mapping
+from functools import partial
+from typing import Any, Hashable, Mapping
 
 from .. import markdown as md
+from ..branches import Thread
 from ..importing import CONVERSATION_FILE
+from ..threadmd import add_threads, branch_heading, start_page, summary_lines
 from ..timestamps import format_time
 from .model import Conversation, Response, parse_conversation
 
@@ -35,40 +38,22 @@ def render_conversation(files: Mapping[str, bytes], meta: Mapping[str, Any]) -> 
     """Render a version: ``files[conversation.json]`` (one element of the export's
     ``conversations``), its ``files/<asset id>/…`` attachments, and ``meta`` (the version's
     ``meta.json``). Returns Markdown; never raises on bad content."""
-    doc = md.Document()
-    conv, problem = _load(files.get(CONVERSATION_FILE))
-    ordered = conv.threads() if conv is not None else []
-    title = meta.get("title")
-    if not (isinstance(title, str) and title.strip()):
-        title = conv.display_title(ordered) if conv is not None else "Untitled"
-    doc.heading(1, title)
+    doc, conv, ordered = start_page(files.get(CONVERSATION_FILE), meta, parse_conversation)
     if conv is None:
-        doc.add(md.note(f"⚠ {problem}; the raw file is kept as it was exported"))
         return doc.render()
     _header(doc, conv, len(ordered))
-    numbers: dict[str, int] = {}
-    count = 0
-    for index, thread in enumerate(ordered, 1):
-        if len(ordered) > 1:
-            if thread.current:
-                heading = f"Branch {index} (current)"
-            elif thread.fork_after in numbers:
-                heading = f"Branch {index} (continues after message {numbers[thread.fork_after]})"
-            elif _parent_missing(conv, thread.ids):
-                heading = f"Branch {index} (its parent message is not in the export)"
-            else:
-                heading = f"Branch {index} (a separate start)"
-            doc.heading(2, heading)
-        for node in thread.ids:
-            resp = conv.responses.get(node)
-            if resp is None:
-                continue
-            count += 1
-            numbers[node] = count
-            _response(doc, count, resp, files)
+    count = add_threads(doc, ordered, conv.responses.get,
+                        lambda number, resp: _response(doc, number, resp, files),
+                        partial(_thread_heading, conv))
     if count == 0:
         doc.add(md.note("(no messages)"))
     return doc.render()
+
+
+def _thread_heading(conv: Conversation, number: int, thread: Thread,
+                    numbers: Mapping[Hashable, int]) -> str:
+    return branch_heading(number, thread, numbers, "its parent message is not in the export"
+                          if _parent_missing(conv, thread.ids) else "a separate start")
 
 
 def _parent_missing(conv: Conversation, ids: tuple) -> bool:
@@ -76,31 +61,10 @@ def _parent_missing(conv: Conversation, ids: tuple) -> bool:
     return first is not None and first.parent is not None and first.parent not in conv.responses
 
 
-def _load(data: bytes | None) -> tuple[Conversation | None, str]:
-    if data is None:
-        return None, "no conversation.json in this version"
-    try:
-        value = json.loads(data.decode("utf-8-sig", "replace"))
-    except (ValueError, RecursionError):
-        return None, "conversation.json is not valid JSON"
-    try:
-        return parse_conversation(value), ""
-    except ValueError as e:
-        return None, f"conversation.json cannot be shown ({e})"
-
-
 def _header(doc: md.Document, conv: Conversation, threads: int) -> None:
     lines = [f"- **Conversation:** {md.code_span(conv.native_id)}"]
-    if conv.created_at is not None:
-        lines.append(f"- **Created:** {format_time(conv.created_at)}")
-    if conv.updated_at is not None:
-        lines.append(f"- **Updated:** {format_time(conv.updated_at)}")
-    models = conv.models()
-    if models:
-        lines.append("- **Models:** " + ", ".join(md.code_span(m) for m in models[:20]))
-    lines.append(f"- **Messages:** {len(conv.responses)}")
-    if threads > 1:
-        lines.append(f"- **Branches:** {threads} (the current one first)")
+    lines += summary_lines(conv.created_at, conv.updated_at, conv.models(), len(conv.responses),
+                           threads)
     flags = [k for k in ("starred", "temporary") if conv.flags.get(k) is True]
     if flags:
         lines.append(f"- **Flags:** {', '.join(flags)}")

@@ -18,16 +18,15 @@ single-file import, :class:`~collectors.export_source.ExportError` is raised ins
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any, ClassVar, Iterator, Mapping
 
 from vault import ConversationSnapshot, RawFile
 
 from .. import markdown as md
+from ..export_files import conversation_file, first_heads, load_json
 from ..export_source import ExportError, ExportSource
-from ..importing import CONVERSATION_FILE, Skipped
-from ..jsonstream import looks_complete
+from ..importing import EntryError, Skipped
 from ..timestamps import parse_iso
 from ..titles import UNTITLED, title_from_text
 from .chat import CHAT_NAME, FILES_FOLDER, chat_url, chronological, message_text, named_files
@@ -36,38 +35,6 @@ from .render import render_chat
 __all__ = ["LeChatImporter"]
 
 log = logging.getLogger(__name__)
-
-HEAD_BYTES = 4096
-DETECT_MEMBERS = 8
-_WS = b" \t\r\n"
-
-
-class _Bad(Exception):
-    """One chat file cannot be imported; ``reason`` has no content."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _cut_off(data: bytes) -> bool:
-    """Does ``data`` (not valid JSON) start like a JSON document but end before its end?"""
-    start = data[:64].lstrip(b" \t\r\n")
-    if start.startswith(b"\xef\xbb\xbf"):
-        start = start[3:].lstrip(b" \t\r\n")
-    return start[:1] in (b"[", b"{") and not looks_complete(data[-64:])
-
-
-def _head(export: ExportSource, name: str) -> bytes:
-    """The first bytes of ``name`` without a BOM or leading whitespace (``b""`` on errors)."""
-    try:
-        with export.open(name) as f:
-            head = f.read(HEAD_BYTES)
-    except ExportError:
-        return b""
-    if head.startswith(b"\xef\xbb\xbf"):
-        head = head[3:]
-    return head.lstrip(_WS)
 
 
 def _looks_like_chat(head: bytes) -> bool:
@@ -131,8 +98,8 @@ class LeChatImporter:
         """True if one of the first few chat files (``chat-<uuid>.json``, or the single file
         handed over) starts like a Le Chat message array. Reads at most 4 KiB of each of at
         most 8 members."""
-        return any(_looks_like_chat(_head(export, name))
-                   for name, _ in chat_members(export)[:DETECT_MEMBERS])
+        return any(_looks_like_chat(head)
+                   for head in first_heads(export, (name for name, _ in chat_members(export))))
 
     def account(self, export: ExportSource) -> str | None:
         """Always ``None``: Le Chat chat files name no account."""
@@ -158,7 +125,7 @@ class LeChatImporter:
         for member, file_id in chats:
             try:
                 snap, key = self._chat(export, member, file_id, index)
-            except _Bad as e:
+            except EntryError as e:
                 if single:
                     raise ExportError(export.where(member), e.reason) from None
                 log.debug("skipping %s: %s", member, e.reason)
@@ -177,20 +144,9 @@ class LeChatImporter:
     def _chat(self, export: ExportSource, member: str, file_id: str | None,
               index: Mapping[tuple[str, str], list[tuple[str, str]]],
               ) -> tuple[ConversationSnapshot, tuple[str, str]]:
-        try:
-            data = export.read(member)
-        except ExportError as e:
-            raise _Bad(e.reason) from None
-        try:
-            value = json.loads(data)
-        except (ValueError, RecursionError):
-            if not data.strip():
-                raise _Bad("the file is empty (half-downloaded?)") from None
-            if _cut_off(data):
-                raise _Bad("the file ends early (half-downloaded?); export it again") from None
-            raise _Bad("not valid JSON") from None
+        data, value = load_json(export, member, "export it again")
         if not isinstance(value, list):
-            raise _Bad("not a Le Chat chat file (expected a JSON array of messages)")
+            raise EntryError("not a Le Chat chat file (expected a JSON array of messages)")
         messages = [m for m in value if isinstance(m, dict)]
         warnings: list[str] = []
         if len(messages) != len(value):
@@ -201,7 +157,7 @@ class LeChatImporter:
         chat_id = chat_ids[0] if chat_ids else None
         native_id = file_id or chat_id
         if not native_id:
-            raise _Bad("no chat id (neither in the file name nor in the messages)")
+            raise EntryError("no chat id (neither in the file name nor in the messages)")
         if chat_id and file_id and chat_id.lower() != file_id.lower():
             warnings.append("the messages' chatId differs from the file name's id")
         if len(set(chat_ids)) > 1:
@@ -218,7 +174,7 @@ class LeChatImporter:
 
         folder, _ = _split(member)
         key = (folder, native_id.lower())
-        files: list[RawFile] = [self._conversation_file(export, member, data)]
+        files: list[RawFile] = [conversation_file(export, member, data)]
         stored: set[str] = set()
         for source, rel in sorted(index.get(key, ()), key=lambda x: x[1]):
             stored_as = f"files/{rel}"
@@ -253,16 +209,6 @@ class LeChatImporter:
             attributes=attributes,
             warnings=tuple(warnings),
         ), key
-
-    @staticmethod
-    def _conversation_file(export: ExportSource, member: str, data: bytes) -> RawFile:
-        """``conversation.json``: streamed from disk for folders and files, else the bytes
-        already read (a zip member)."""
-        if export.kind == "zip":
-            m = export.members[member]
-            mtime_ns = int(m.mtime * 1e9) if m.mtime is not None else None
-            return RawFile(CONVERSATION_FILE, data=data, mtime_ns=mtime_ns)
-        return export.raw_file(member, CONVERSATION_FILE)
 
     @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:

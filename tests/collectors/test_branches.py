@@ -53,3 +53,20 @@ def test_every_node_exactly_once_whatever_the_input(parents, current):
         assert out[0].current and sum(t.current for t in out) == 1
         for t in out[1:]:  # a branch continues from something already shown
             assert t.fork_after is None or t.fork_after in shown
+
+
+def test_threads_in_markdown_numbered_once_with_branch_headings():
+    from collectors import markdown as md
+    from collectors.threadmd import add_threads, branch_heading
+
+    parents = {"r": None, "a": "r", "b": "a", "b2": "a", "x": "gone"}
+    doc = md.Document()
+    shown: list[tuple[int, str]] = []
+    messages = {"r": "R", "a": "A", "b": "B", "b2": "B2"}  # "x" is not a message
+    count = add_threads(doc, threads(parents, current="b2"), messages.get,
+                        lambda n, text: shown.append((n, text)),
+                        lambda n, t, numbers: branch_heading(n, t, numbers, "a separate start"))
+    assert count == 4 and shown == [(1, "R"), (2, "A"), (3, "B2"), (4, "B")]
+    assert doc.render().strip().split("\n\n") == [
+        "## Branch 1 (current)", "## Branch 2 (continues after message 2)",
+        "## Branch 3 (a separate start)"]

@@ -6,7 +6,6 @@ import json
 import random
 import re
 import shutil
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from collectors.importing import Importer, Skipped
 from vault import ConversationSnapshot
 
 from .collector_fixtures import need_fixtures
+from .import_helpers import zip_folder
 
 imp = ChatGPTImporter()
 
@@ -206,14 +206,6 @@ def write_export(root: Path, *, split=True, wrapper_part1=True, user=True, chat_
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(data)
     return {"names": names, "blobs": blobs}
-
-
-def zip_folder(folder: Path, target: Path, prefix: str = "") -> Path:
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                zf.write(path, prefix + path.relative_to(folder).as_posix())
-    return target
 
 
 # -- the contract -------------------------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,8 @@ from collectors.claude_ai.naming import attachment_names, safe_file_name
 from collectors.export_source import ExportError, open_export
 from collectors.importing import Importer, Skipped
 from tests.conftest import need_fixtures
+
+from .import_helpers import zip_members
 
 imp = ClaudeAiImporter()
 WEBAPI = "claude/synthetic/webapi-chat_conversation-tree.json"
@@ -116,13 +117,6 @@ def export_files(**override) -> dict[str, bytes]:
     return {k: v for k, v in files.items() if override.get(k, b"") is not None}
 
 
-def write_zip(path: Path, files: dict[str, bytes], prefix: str = "") -> Path:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in files.items():
-            zf.writestr(prefix + name, data)
-    return path
-
-
 def write_folder(path: Path, files: dict[str, bytes]) -> Path:
     for name, data in files.items():
         (path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -151,7 +145,7 @@ def render(snap) -> str:
 
 @pytest.fixture
 def zipped(tmp_path):
-    return write_zip(tmp_path / "data-2025-batch-0000.zip", export_files())
+    return zip_members(tmp_path / "data-2025-batch-0000.zip", export_files())
 
 
 @pytest.fixture
@@ -186,14 +180,14 @@ def test_does_not_claim_other_platforms(platform, tmp_path):
         with open_export(path) as ex:
             assert not imp.detect(ex), path
         # also as conversations.json inside a zip, the way their exports name it
-        z = write_zip(tmp_path / f"{platform}.zip", {"conversations.json": path.read_bytes(),
-                                                      "user.json": b"{}"})
+        z = zip_members(tmp_path / f"{platform}.zip", {"conversations.json": path.read_bytes(),
+                                                        "user.json": b"{}"})
         with open_export(z) as ex:
             assert not imp.detect(ex), path
 
 
 def test_empty_export_with_users_is_detected(tmp_path):
-    z = write_zip(tmp_path / "e.zip", {"conversations.json": b"[]", "users.json": dump(USERS)})
+    z = zip_members(tmp_path / "e.zip", {"conversations.json": b"[]", "users.json": dump(USERS)})
     items, full, account = read_all(z)
     assert items == [] and full and account == "ada@example.com"
 
@@ -313,7 +307,7 @@ def test_per_project_files_and_nested_folder(tmp_path):
     files = export_files(**{"projects.json": None})
     files["projects/p-1.json"] = dump(PROJECT)
     files["projects/p-2.json"] = b"{not json"
-    z = write_zip(tmp_path / "nested.zip", files, prefix="data-2025-01-01/")
+    z = zip_members(tmp_path / "nested.zip", files, prefix="data-2025-01-01/")
     items, full, account = read_all(z)
     assert full and account == "ada@example.com"
     snaps = by_id(items)
@@ -324,7 +318,7 @@ def test_per_project_files_and_nested_folder(tmp_path):
 
 def test_memories_of_another_shape_are_kept(tmp_path):
     odd = b'{"memory": "plain object"}'
-    z = write_zip(tmp_path / "m.zip", export_files(**{"memories.json": odd}))
+    z = zip_members(tmp_path / "m.zip", export_files(**{"memories.json": odd}))
     mem = by_id(read_all(z)[0])["memories"]
     assert file_map(mem) == {"memories.json": odd}
     assert "plain object" in render(mem)
@@ -332,22 +326,22 @@ def test_memories_of_another_shape_are_kept(tmp_path):
 
 def test_account_fallbacks(tmp_path):
     no_email = [{"uuid": "acct-9", "full_name": "Grace", "email_address": None}]
-    z = write_zip(tmp_path / "a.zip", export_files(**{"users.json": dump(no_email)}))
+    z = zip_members(tmp_path / "a.zip", export_files(**{"users.json": dump(no_email)}))
     assert read_all(z)[2] == "Grace"
-    z = write_zip(tmp_path / "b.zip", export_files(**{"users.json": None}))
+    z = zip_members(tmp_path / "b.zip", export_files(**{"users.json": None}))
     with open_export(z) as ex:
         assert imp.account(ex) == "acct-1"
         assert imp.is_full(ex)  # projects.json is there
-    z = write_zip(tmp_path / "c.zip", {"conversations.json": dump([UNNAMED])})
+    z = zip_members(tmp_path / "c.zip", {"conversations.json": dump([UNNAMED])})
     with open_export(z) as ex:
         assert imp.detect(ex) and imp.account(ex) == "acct-2" and not imp.is_full(ex)
-    z = write_zip(tmp_path / "d.zip", export_files(**{"users.json": b"garbage"}))
+    z = zip_members(tmp_path / "d.zip", export_files(**{"users.json": b"garbage"}))
     with open_export(z) as ex:
         assert imp.account(ex) == "acct-1"
 
 
 def test_duplicate_conversation_uuid_is_skipped(tmp_path):
-    z = write_zip(tmp_path / "d.zip", {"conversations.json": dump([FLAT, FLAT]), "users.json": dump(USERS)})
+    z = zip_members(tmp_path / "d.zip", {"conversations.json": dump([FLAT, FLAT]), "users.json": dump(USERS)})
     items = read_all(z)[0]
     assert len(by_id(items)) == 1
     assert Skipped("conversation c-flat", "duplicate uuid (entry 1 has it too)") in items
@@ -358,7 +352,7 @@ def test_duplicate_conversation_uuid_is_skipped(tmp_path):
 @pytest.mark.parametrize("member", ["conversations.json", "projects.json", "memories.json"])
 def test_truncated_file_raises_export_error(member, tmp_path):
     whole = export_files()[member]
-    z = write_zip(tmp_path / "t.zip", export_files(**{member: whole[: len(whole) * 2 // 3]}))
+    z = zip_members(tmp_path / "t.zip", export_files(**{member: whole[: len(whole) * 2 // 3]}))
     with open_export(z) as ex:
         assert imp.detect(ex)
         with pytest.raises(ExportError) as err:
@@ -385,7 +379,7 @@ def test_truncated_single_files_raise(tmp_path):
 def test_invalid_json_mid_stream_raises(tmp_path):
     whole = export_files()["conversations.json"].decode()
     broken = whole.replace('"Branchy"', '"Branchy" oops', 1).encode()
-    z = write_zip(tmp_path / "x.zip", export_files(**{"conversations.json": broken}))
+    z = zip_members(tmp_path / "x.zip", export_files(**{"conversations.json": broken}))
     with open_export(z) as ex:
         got = []
         with pytest.raises(ExportError, match="conversations.json"):
@@ -395,7 +389,7 @@ def test_invalid_json_mid_stream_raises(tmp_path):
 
 
 def test_not_an_array_raises(tmp_path):
-    z = write_zip(tmp_path / "o.zip", export_files(**{"projects.json": b'"just a string"'}))
+    z = zip_members(tmp_path / "o.zip", export_files(**{"projects.json": b'"just a string"'}))
     with open_export(z) as ex:
         with pytest.raises(ExportError, match="projects.json"):
             list(imp.read(ex))
@@ -527,6 +521,6 @@ def test_detect_is_not_fooled_by_titles_that_name_other_formats_keys(tmp_path):
     with open_export(lone) as ex:
         assert imp.detect(ex)
     chatgpt_like = tmp_path / "c.zip"
-    write_zip(chatgpt_like, {"conversations.json": b'[{"uuid": "x", "mapping": {}}]', "users.json": b"[]"})
+    zip_members(chatgpt_like, {"conversations.json": b'[{"uuid": "x", "mapping": {}}]', "users.json": b"[]"})
     with open_export(chatgpt_like) as ex:
         assert not imp.detect(ex)

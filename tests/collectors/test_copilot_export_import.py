@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-import zipfile
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from collectors.copilot_chat.export import CopilotChatExportImporter
-from collectors.export_source import ExportError, open_export
-from collectors.importing import CONVERSATION_FILE, Importer, Skipped
+from collectors.export_source import open_export
+from collectors.importing import CONVERSATION_FILE, Importer
 from tests.conftest import need_fixtures
+
+from .import_helpers import assert_reads_are_stable, export_facts, read_by_id, read_error, zip_folder
 
 imp = CopilotChatExportImporter()
 
@@ -24,17 +26,7 @@ def fixture_file() -> Path:
     return need_fixtures() / "copilot" / "copilot-chat-to-markdown" / "chat.json"
 
 
-def data_of(raw) -> bytes:
-    return raw.data if raw.data is not None else Path(raw.path).read_bytes()
-
-
-def read_all(path: Path):
-    with open_export(path) as export:
-        items = list(imp.read(export))
-    snaps = {s.native_id: (s, {f.name: data_of(f) for f in s.files})
-             for s in items if not isinstance(s, Skipped)}
-    skipped = {s.where: s.reason for s in items if isinstance(s, Skipped)}
-    return snaps, skipped
+read_all = partial(read_by_id, imp)
 
 
 def small_export(user: str, *texts: str, first_id: str = "request_aaa",
@@ -61,10 +53,7 @@ def test_importer_contract():
 
 def test_fixture_snapshot():
     path = fixture_file()
-    with open_export(path) as export:
-        assert imp.detect(export)
-        assert imp.is_full(export) is False
-        assert imp.account(export) == "peckjon"
+    assert export_facts(imp, path) == (True, False, "peckjon")
     snaps, skipped = read_all(path)
     assert skipped == {}
     snap, files = snaps[NATIVE]
@@ -150,10 +139,7 @@ EXPECTED_SKIPS = {
 
 def test_folder_of_exports(tmp_path):
     root = build_folder(tmp_path / "chats")
-    with open_export(root) as export:
-        assert imp.detect(export)
-        assert imp.account(export) == "peckjon"
-        assert imp.is_full(export) is False
+    assert export_facts(imp, root) == (True, False, "peckjon")
     snaps, skipped = read_all(root)
     assert set(snaps) == {NATIVE, "export-request_aaa"}
     assert skipped == EXPECTED_SKIPS
@@ -170,10 +156,7 @@ def test_folder_of_exports(tmp_path):
 
 def test_zip_of_exports_matches_folder(tmp_path):
     root = build_folder(tmp_path / "chats")
-    archive = tmp_path / "chats.zip"
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-        for p in sorted(root.iterdir()):
-            zf.write(p, p.name)
+    archive = zip_folder(root, tmp_path / "chats.zip")
     folder_snaps, _ = read_all(root)
     snaps, skipped = read_all(archive)
     assert skipped == EXPECTED_SKIPS
@@ -182,11 +165,7 @@ def test_zip_of_exports_matches_folder(tmp_path):
 
 
 def test_reads_are_stable(tmp_path):
-    root = build_folder(tmp_path / "chats")
-    a, _ = read_all(root)
-    b, _ = read_all(root)
-    assert {k: v[1] for k, v in a.items()} == {k: v[1] for k, v in b.items()}
-    assert [s.title for s, _ in a.values()] == [s.title for s, _ in b.values()]
+    assert_reads_are_stable(imp, build_folder(tmp_path / "chats"))
 
 
 @pytest.mark.parametrize("content, reason", [
@@ -197,9 +176,8 @@ def test_reads_are_stable(tmp_path):
 def test_single_bad_file_raises(tmp_path, content, reason):
     path = tmp_path / "chat.json"
     path.write_bytes(content if content is not None else fixture_file().read_bytes()[:-100])
-    with open_export(path) as export, pytest.raises(ExportError) as info:
-        list(imp.read(export))
-    assert reason in str(info.value) and str(path) in str(info.value)
+    error = read_error(imp, path)
+    assert reason in str(error) and str(path) in str(error)
 
 
 def test_account_without_username(tmp_path):

@@ -4,37 +4,26 @@ from __future__ import annotations
 
 import json
 import zipfile
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from collectors.deepseek import DeepSeekImporter
-from collectors.export_source import ExportError, open_export
+from collectors.export_source import open_export
 from collectors.importing import CONVERSATION_FILE, Importer, Skipped
 from tests.conftest import need_fixtures
+
+from .import_helpers import (assert_claims_none, assert_cut_off_is_an_error, files_of,
+                             fixture_files, read_items, read_until_error, render_snapshot, snaps)
 
 imp = DeepSeekImporter()
 
 RAW_NAME = "DeepSeek - test_chat_raw_2025-11-22T15-53-07.json"
 
 
-def read_all(path):
-    with open_export(path) as export:
-        return list(imp.read(export))
-
-
-def snaps(items):
-    return [i for i in items if not isinstance(i, Skipped)]
-
-
-def files_of(snap) -> dict[str, bytes]:
-    return {f.name: f.data if f.data is not None else Path(f.path).read_bytes()
-            for f in snap.files}
-
-
-def render(snap) -> str:
-    return imp.render_markdown(files_of(snap), {"title": snap.title, "native_id": snap.native_id,
-                                                "attributes": dict(snap.attributes)})
+read_all = partial(read_items, imp)
+render = partial(render_snapshot, imp, attributes=True)
 
 
 def node(parent, children, fragments, *, model="deepseek-chat", at="2026-07-01T10:00:00+08:00",
@@ -269,26 +258,17 @@ def test_broken_user_json_gives_no_account(tmp_path):
 
 
 def test_truncated_export_is_an_error(tmp_path):
-    data = export_bytes([branched(), simple()])
-    cut = tmp_path / "conversations.json"
-    cut.write_bytes(data[: len(data) // 2])
-    with open_export(cut) as export:
-        assert imp.detect(export)
-        with pytest.raises(ExportError) as err:
-            list(imp.read(export))
-    assert "ends early" in err.value.reason and err.value.path == str(cut)
+    assert_cut_off_is_an_error(imp, tmp_path / "conversations.json",
+                               export_bytes([branched(), simple()]))
 
 
 def test_invalid_json_mid_stream_is_an_error_after_the_good_entries(tmp_path):
     good = export_bytes([simple()])
     broken = tmp_path / "conversations.json"
     broken.write_bytes(good.rstrip()[:-1] + b",\n  {\"id\": oops}\n]")
-    with open_export(broken) as export:
-        gen = imp.read(export)
-        assert next(gen).native_id == "conv-simple"
-        with pytest.raises(ExportError) as err:
-            next(gen)
-    assert "not a readable DeepSeek export" in err.value.reason
+    got, error = read_until_error(imp, broken)
+    assert [s.native_id for s in got] == ["conv-simple"]
+    assert "not a readable DeepSeek export" in error.reason
 
 
 def test_folder_of_saved_chats_skips_other_json(tmp_path):
@@ -350,15 +330,8 @@ def test_render_without_conversation_file():
 OTHER_PLATFORMS = ("chatgpt", "claude", "gemini-apps", "grok", "lechat", "perplexity", "copilot")
 
 
-def other_fixture_files():
-    root = need_fixtures()
-    return [p for d in OTHER_PLATFORMS for p in sorted((root / d).rglob("*")) if p.is_file()]
-
-
 def test_detect_does_not_claim_other_platforms():
-    for path in other_fixture_files():
-        with open_export(path) as export:
-            assert not imp.detect(export), path
+    assert_claims_none(imp, fixture_files(OTHER_PLATFORMS))
 
 
 def test_detect_does_not_claim_chatgpt_conversations_json_in_a_zip(tmp_path):

@@ -8,18 +8,13 @@ import pytest
 from collectors import export_source
 from collectors.export_source import ExportError, open_export
 
-
-def make_zip(path, members: dict[str, bytes]):
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return path
+from .import_helpers import zip_members
 
 
 def test_zip_members_stream_and_spill_big_ones(tmp_path, monkeypatch):
     monkeypatch.setattr(export_source, "SPILL_BYTES", 10)
     big = os.urandom(5000)
-    path = make_zip(tmp_path / "e.zip", {"conversations.json": b"[]", "dalle/file-1.webp": big,
+    path = zip_members(tmp_path / "e.zip", {"conversations.json": b"[]", "dalle/file-1.webp": big,
                                          "dir/": b""})
     with open_export(path) as ex:
         assert ex.kind == "zip" and list(ex.members) == ["conversations.json", "dalle/file-1.webp"]
@@ -80,7 +75,7 @@ def test_broken_exports_name_the_file_and_the_problem(tmp_path, make, reason):
 
 
 def test_a_cut_off_zip_and_an_unfinished_download(tmp_path):
-    good = make_zip(tmp_path / "good.zip", {"conversations.json": os.urandom(20000)})
+    good = zip_members(tmp_path / "good.zip", {"conversations.json": os.urandom(20000)})
     cut = tmp_path / "cut.zip"
     cut.write_bytes(good.read_bytes()[:15000])
     with pytest.raises(ExportError, match="half-downloaded"):
@@ -92,7 +87,7 @@ def test_a_cut_off_zip_and_an_unfinished_download(tmp_path):
 
 
 def test_a_damaged_zip_member_is_reported_when_read(tmp_path):
-    path = make_zip(tmp_path / "e.zip", {"conversations.json": b"[" + b"1," * 5000 + b"1]"})
+    path = zip_members(tmp_path / "e.zip", {"conversations.json": b"[" + b"1," * 5000 + b"1]"})
     data = bytearray(path.read_bytes())
     at = data.index(b"conversations.json") + 40  # inside the compressed data
     data[at] ^= 0xFF
@@ -110,3 +105,27 @@ def test_single_file_export(tmp_path):
         assert ex.where("chat.json") == str(path)
         assert ex.read("chat.json") == b'{"requests": []}'
         assert ex.bytes_read == 16 and ex.total_bytes == 16
+
+
+def test_head_strips_bom_and_whitespace_and_is_not_progress(tmp_path):
+    path = zip_members(tmp_path / "e.zip", {"a.json": b"\xef\xbb\xbf \r\n\t[1, 2]" + b" " * 9000,
+                                            "b.json": b"  \n"})
+    with open_export(path) as ex:
+        assert ex.head("a.json") == b"[1, 2]" + b" " * (4096 - 13)  # 4 KiB, then stripped
+        assert ex.head("a.json", 7) == b""  # BOM and white space only
+        assert ex.head("b.json") == b"" and ex.head("missing.json") == b""
+        assert ex.bytes_read == 0
+        with pytest.raises(ExportError, match="no such file"):
+            ex.head("missing.json", strict=True)
+
+
+def test_head_of_a_damaged_member_is_empty_unless_strict(tmp_path):
+    path = zip_members(tmp_path / "e.zip", {"conversations.json": b"[" + b"1," * 5000 + b"1]"})
+    data = bytearray(path.read_bytes())
+    data[data.index(b"conversations.json") + 40] ^= 0xFF  # inside the compressed data
+    path.write_bytes(bytes(data))
+    with open_export(path) as ex:
+        assert ex.head("conversations.json") == b""
+        with pytest.raises(ExportError, match="damaged zip member"):
+            ex.head("conversations.json", strict=True)
+        assert ex.bytes_read == 0

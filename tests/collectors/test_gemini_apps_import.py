@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -23,6 +22,8 @@ from collectors.gemini_apps.htmltext import html_to_markdown
 from collectors.gemini_apps.importer import HTML_HEAD, HTML_TAIL
 from collectors.importing import Importer, Skipped
 from tests.conftest import need_fixtures
+
+from .import_helpers import zip_members
 
 imp = GeminiAppsImporter()
 ACTIVITY = "Takeout/My Activity/Gemini Apps/MyActivity.json"
@@ -96,13 +97,6 @@ def write_takeout(root: Path, data: bytes | None = None) -> dict[str, bytes]:
     return members
 
 
-def make_zip(path: Path, members: dict[str, bytes]) -> Path:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, content in members.items():
-            zf.writestr(name, content)
-    return path
-
-
 def read_all(path):
     with open_export(path) as export:
         assert imp.detect(export)
@@ -149,7 +143,7 @@ def test_protocol_names():
 
 def test_takeout_zip(tmp_path):
     members = write_takeout(tmp_path / "src")
-    zpath = make_zip(tmp_path / "takeout-20260306T000000Z-001.zip", members)
+    zpath = zip_members(tmp_path / "takeout-20260306T000000Z-001.zip", members)
     with open_export(zpath) as export:
         assert imp.detect(export)
         assert imp.is_full(export)
@@ -207,7 +201,7 @@ def raw_row(r) -> bytes:
 
 def test_rows_are_exact_bytes_including_escapes(tmp_path):
     members = write_takeout(tmp_path / "src")
-    snaps = snapshots(read_all(make_zip(tmp_path / "t.zip", members)))
+    snaps = snapshots(read_all(zip_members(tmp_path / "t.zip", members)))
     conv = snaps[ID_A][1]["conversation.json"]
     assert b"P\\u0159\xc3\xadli\xc5\xa1" in conv  # the escape kept as written
     expected = [raw_row(ROWS[i]) for i in (0, 1, 2)]
@@ -219,7 +213,7 @@ def test_rows_are_exact_bytes_including_escapes(tmp_path):
 
 def test_ids_stable_across_reads_and_forms(tmp_path):
     members = write_takeout(tmp_path / "folder")
-    zpath = make_zip(tmp_path / "t.zip", members)
+    zpath = zip_members(tmp_path / "t.zip", members)
     first, second = snapshots(read_all(zpath)), snapshots(read_all(zpath))
     folder = snapshots(read_all(tmp_path / "folder"))
     assert first.keys() == second.keys() == folder.keys()
@@ -250,7 +244,7 @@ def test_truncated_activity_file_is_an_error(tmp_path):
     data = activity_bytes()
     cut = data[: len(data) // 2]
     members = write_takeout(tmp_path / "src", cut)
-    zpath = make_zip(tmp_path / "t.zip", members)
+    zpath = zip_members(tmp_path / "t.zip", members)
     with open_export(zpath) as export:
         assert imp.detect(export)
         with pytest.raises(ExportError) as err:
@@ -279,7 +273,7 @@ def test_localized_names(tmp_path):
     data = activity_bytes([row("Pokyn Ahoj světe", "2026-01-02T03:04:05Z", [ID_A], "<p>Ahoj</p>")])
     members = {"Takeout/Moje aktivita/Aplikace Gemini/MojeAktivita.json": data,
                "Takeout/Moje aktivita/Vyhledávání/MojeAktivita.json": b'[{"header": "Search"}]'}
-    zpath = make_zip(tmp_path / "cs.zip", members)
+    zpath = zip_members(tmp_path / "cs.zip", members)
     snaps = snapshots(read_all(zpath))
     a = snaps[ID_A][0]
     assert a.title == "Ahoj světe" and a.attributes["locale"] == "cs"
@@ -323,7 +317,7 @@ def test_html_takeout_zip(tmp_path):
     doc = html_doc()
     members = {"Takeout/My Activity/Gemini Apps/MyActivity.html": doc.encode(),
                "Takeout/My Activity/Gemini Apps/photo one.png": PNG}
-    zpath = make_zip(tmp_path / "html.zip", members)
+    zpath = zip_members(tmp_path / "html.zip", members)
     with open_export(zpath) as export:
         assert imp.detect(export) and imp.is_full(export)
     items = read_all(zpath)
@@ -451,7 +445,7 @@ def test_detect_false_on_other_platforms(platform, tmp_path):
     with open_export(folder) as export:
         assert not imp.detect(export)
     members = {p.relative_to(root).as_posix(): p.read_bytes() for p in paths}
-    with open_export(make_zip(tmp_path / f"{platform}.zip", members)) as export:
+    with open_export(zip_members(tmp_path / f"{platform}.zip", members)) as export:
         assert not imp.detect(export)
 
 
@@ -461,7 +455,7 @@ def test_detect_false_on_takeout_without_gemini(tmp_path):
     for name in list(members):
         if name.startswith("Takeout/My Activity/Gemini Apps/"):
             del members[name]
-    with open_export(make_zip(tmp_path / "t.zip", members)) as export:
+    with open_export(zip_members(tmp_path / "t.zip", members)) as export:
         assert not imp.detect(export)
         with pytest.raises(ExportError):
             list(imp.read(export))
@@ -471,7 +465,7 @@ def test_detect_false_on_takeout_without_gemini(tmp_path):
 
 def test_render_takeout_conversation(tmp_path):
     members = write_takeout(tmp_path / "src")
-    snaps = snapshots(read_all(make_zip(tmp_path / "t.zip", members)))
+    snaps = snapshots(read_all(zip_members(tmp_path / "t.zip", members)))
     a, files = snaps[ID_A]
     text = imp.render_markdown(files, meta_of(a))
     assert text.startswith("# Příliš žluťoučký kůň\n")

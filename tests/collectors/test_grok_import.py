@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,9 @@ from collectors.grok.model import grok_time
 from collectors.importing import CONVERSATION_FILE, Importer, Skipped
 from tests.conftest import need_fixtures
 
+from .import_helpers import (assert_claims_none, assert_cut_off_is_an_error, files_of,
+                             fixture_files, read_items, read_until_error, render_snapshot, snaps)
+
 imp = GrokImporter()
 
 PREFIX = "ttl/30d/export_data/0b1c2d3e-0000-4000-8000-00000000user/"
@@ -21,22 +25,8 @@ ASSET = "5f0e1d2c-0000-4000-8000-0000000asset"
 ASSET_BYTES = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
 
 
-def read_all(path):
-    with open_export(path) as export:
-        return list(imp.read(export))
-
-
-def snaps(items):
-    return [i for i in items if not isinstance(i, Skipped)]
-
-
-def files_of(snap) -> dict[str, bytes]:
-    return {f.name: f.data if f.data is not None else Path(f.path).read_bytes()
-            for f in snap.files}
-
-
-def render(snap) -> str:
-    return imp.render_markdown(files_of(snap), {"title": snap.title, "native_id": snap.native_id})
+read_all = partial(read_items, imp)
+render = partial(render_snapshot, imp)
 
 
 def ms(value: int) -> dict:
@@ -230,26 +220,17 @@ def test_assets_from_the_backends_own_folder(tmp_path):
 
 
 def test_truncated_backend_is_an_error(tmp_path):
-    data = backend_bytes([branched(), simple()])
-    cut = tmp_path / "prod-grok-backend.json"
-    cut.write_bytes(data[: len(data) // 2])
-    with open_export(cut) as export:
-        assert imp.detect(export)
-        with pytest.raises(ExportError) as err:
-            list(imp.read(export))
-    assert "ends early" in err.value.reason and err.value.path == str(cut)
+    assert_cut_off_is_an_error(imp, tmp_path / "prod-grok-backend.json",
+                               backend_bytes([branched(), simple()]))
 
 
 def test_invalid_json_mid_stream_is_an_error_after_the_good_entries(tmp_path):
     bad = tmp_path / "prod-grok-backend.json"
     bad.write_bytes(b'{"conversations": [' + json.dumps(simple()).encode()
                     + b', {"conversation": x}]}')
-    with open_export(bad) as export:
-        gen = imp.read(export)
-        assert next(gen).native_id == "conv-simple"
-        with pytest.raises(ExportError) as err:
-            next(gen)
-    assert "not a readable Grok export" in err.value.reason
+    got, error = read_until_error(imp, bad)
+    assert [s.native_id for s in got] == ["conv-simple"]
+    assert "not a readable Grok export" in error.reason
 
 
 def test_backend_without_conversations_list_is_an_error(tmp_path):
@@ -326,12 +307,7 @@ OTHER_PLATFORMS = ("chatgpt", "claude", "deepseek", "gemini-apps", "lechat", "pe
 
 
 def test_detect_does_not_claim_other_platforms():
-    root = need_fixtures()
-    for d in OTHER_PLATFORMS:
-        for path in sorted((root / d).rglob("*")):
-            if path.is_file():
-                with open_export(path) as export:
-                    assert not imp.detect(export), path
+    assert_claims_none(imp, fixture_files(OTHER_PLATFORMS))
 
 
 def test_detect_does_not_claim_chatgpt_wrapper(tmp_path):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -23,12 +22,7 @@ from collectors.lechat import LeChatImporter
 from collectors.perplexity import PerplexityImporter
 from tests.conftest import need_fixtures
 
-
-def zip_of(out: Path, members: dict[str, bytes]) -> Path:
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return out
+from .import_helpers import zip_members
 
 
 def fixture(rel: str) -> bytes:
@@ -40,7 +34,7 @@ def chatgpt_export(tmp_path: Path) -> Path:
     for rel in ("chatgpt/LibreChat/chatgpt-tree.json", "chatgpt/LibreChat/chatgpt-modern-export.json",
                 "chatgpt/chatgpt-export-parser/example-conversation.json"):
         entries += json.loads(fixture(rel))
-    return zip_of(tmp_path / "chatgpt.zip", {
+    return zip_members(tmp_path / "chatgpt.zip", {
         "conversations.json": json.dumps(entries).encode(),
         "user.json": b'{"id": "user-1", "email": "a@example.org"}'})
 
@@ -56,7 +50,7 @@ def claude_export(tmp_path: Path) -> Path:
                       "extracted_content": "notes"}], "files": []},
                 {"uuid": "m2", "sender": "assistant", "text": "hi", "content": [],
                  "created_at": "2026-01-01T00:00:05Z", "attachments": [], "files": []}]}
-    return zip_of(tmp_path / "claude.zip", {
+    return zip_members(tmp_path / "claude.zip", {
         "conversations.json": json.dumps([conv]).encode(),
         "users.json": b'[{"uuid": "acct-1", "email_address": "a@example.org"}]',
         "projects.json": b"[]"})
@@ -87,7 +81,7 @@ class TestGemini(ImporterConformance):
     importer_class = GeminiAppsImporter
 
     def make_export(self, tmp_path):
-        return zip_of(tmp_path / "takeout.zip", {
+        return zip_members(tmp_path / "takeout.zip", {
             "Takeout/My Activity/Gemini Apps/MyActivity.json":
                 fixture("gemini-apps/synthetic/MyActivity.json")})
 
@@ -96,7 +90,7 @@ class TestDeepSeek(ImporterConformance):
     importer_class = DeepSeekImporter
 
     def make_export(self, tmp_path):
-        return zip_of(tmp_path / "deepseek.zip", {
+        return zip_members(tmp_path / "deepseek.zip", {
             "conversations.json": fixture("deepseek/synthetic/conversations.json")})
 
 
@@ -104,7 +98,7 @@ class TestGrok(ImporterConformance):
     importer_class = GrokImporter
 
     def make_export(self, tmp_path):
-        return zip_of(tmp_path / "grok.zip", {
+        return zip_members(tmp_path / "grok.zip", {
             "ttl/30d/export_data/u1/prod-grok-backend.json":
                 fixture("grok/synthetic/prod-grok-backend.json")})
 
@@ -114,7 +108,7 @@ class TestLeChat(ImporterConformance):
 
     def make_export(self, tmp_path):
         name = "chat-0b9c7d36-5f4e-4d3a-9a8b-1c2d3e4f5a6b"
-        return zip_of(tmp_path / "lechat.zip", {
+        return zip_members(tmp_path / "lechat.zip", {
             f"{name}.json": fixture(f"lechat/synthetic/{name}.json"),
             f"{name}-files/notes.txt": b"- budget\n"})
 

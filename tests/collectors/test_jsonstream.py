@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collectors import jsonstream
-from collectors.jsonstream import JsonStreamError, iter_array, looks_complete
+from collectors.jsonstream import JsonStreamError, cut_off, iter_array, looks_complete
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
@@ -72,10 +72,21 @@ def test_errors_say_where_and_whether_the_file_was_cut(window, doc, truncated, y
         assert "half-downloaded" in str(info.value) or "expected" in str(info.value)
 
 
-def test_deep_nesting_is_an_error_not_a_crash():
-    doc = b"[" + b"[" * 100_000 + b"]" * 100_000 + b"]"
-    with pytest.raises((JsonStreamError, RecursionError)):
-        elements_of(doc)
+@pytest.mark.parametrize("window", [7, 4096, 1 << 20])
+def test_a_too_deep_element_is_skipped_and_the_rest_is_read(window):
+    deep = b"[" * 100_000 + b'"]\\"[\\\\"' + b"]" * 100_000  # brackets in a string do not count
+    obj = b'{"a":' * 50_000 + b'"}{"' + b"}" * 50_000
+    assert json.loads(b"[" * 10 + deep[100_000:-100_000] + b"]" * 10) == [[[[[[[[[[']"[\\']]]]]]]]]]
+    doc = b'[{"k": 1}, ' + deep + b", " + obj + b', {"k": 2}]'
+    got = elements_of(doc, read_bytes=window)
+    assert [v for _, v in got] == [{"k": 1}, jsonstream.TOO_DEEP, jsonstream.TOO_DEEP, {"k": 2}]
+    assert got[1][0] == deep and got[2][0] == obj
+
+
+def test_a_too_deep_element_cut_off_is_a_truncated_file():
+    with pytest.raises(JsonStreamError) as info:
+        elements_of(b"[" + b"[" * 100_000 + b"]" * 10, read_bytes=4096)
+    assert info.value.truncated
 
 
 def test_memory_is_bounded_by_one_element(monkeypatch):
@@ -102,3 +113,11 @@ def test_looks_complete():
     assert looks_complete(b'{"a": 1}\x00\x00')
     assert not looks_complete(b'{"a": "cut')
     assert not looks_complete(b'')
+
+
+def test_cut_off():
+    assert cut_off(b'[{"a": "cu')
+    assert cut_off(b'\xef\xbb\xbf \n {"entries": [1, ')
+    assert not cut_off(b'[{"a": oops}]')  # ends like a whole document: damaged, not cut off
+    assert not cut_off(b"hello")  # not JSON at all
+    assert not cut_off(b"")

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import shutil
-import zipfile
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from collectors.export_source import ExportError, open_export
-from collectors.importing import CONVERSATION_FILE, Importer, Skipped
+from collectors.importing import CONVERSATION_FILE, Importer
 from collectors.lechat import LeChatImporter
 from collectors.lechat.chat import chronological
 from tests.conftest import need_fixtures
+
+from .import_helpers import (assert_claims_none, assert_reads_are_stable, export_facts, read_by_id,
+                             read_error, zip_folder)
 
 imp = LeChatImporter()
 
@@ -31,17 +34,7 @@ def fixture_file() -> Path:
     return need_fixtures() / "lechat" / "synthetic" / FIXTURE_NAME
 
 
-def data_of(raw) -> bytes:
-    return raw.data if raw.data is not None else Path(raw.path).read_bytes()
-
-
-def read_all(path: Path):
-    with open_export(path) as export:
-        items = list(imp.read(export))
-        snaps = {s.native_id: (s, {f.name: data_of(f) for f in s.files})
-                 for s in items if not isinstance(s, Skipped)}
-        skipped = {s.where: s.reason for s in items if isinstance(s, Skipped)}
-        return snaps, skipped
+read_all = partial(read_by_id, imp)
 
 
 def message(chat_id: str, mid: str, role: str, content: str, when: str, **extra) -> dict:
@@ -99,14 +92,6 @@ def build_folder(root: Path) -> Path:
     return root
 
 
-def build_zip(folder: Path, target: Path, prefix: str = "") -> Path:
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                zf.write(path, prefix + path.relative_to(folder).as_posix())
-    return target
-
-
 # -- the shared fixture -----------------------------------------------------------------------
 
 
@@ -117,10 +102,7 @@ def test_importer_contract():
 
 def test_fixture_single_file():
     path = fixture_file()
-    with open_export(path) as export:
-        assert imp.detect(export)
-        assert imp.is_full(export) is False
-        assert imp.account(export) is None
+    assert export_facts(imp, path) == (True, False, None)
     snaps, skipped = read_all(path)
     assert skipped == {}
     snap, files = snaps[FIXTURE_ID]
@@ -155,10 +137,8 @@ def test_fixture_renders_chunks():
 @pytest.mark.parametrize("platform", OTHER_PLATFORMS)
 def test_detect_refuses_other_platforms(platform):
     folder = need_fixtures() / platform
-    paths = [folder] + [p for p in sorted(folder.rglob("*")) if p.is_file() or p.is_dir()]
-    for path in paths:
-        with open_export(path) as export:
-            assert not imp.detect(export), path
+    assert_claims_none(imp, [folder] + [p for p in sorted(folder.rglob("*"))
+                                        if p.is_file() or p.is_dir()])
 
 
 # -- exports built here -------------------------------------------------------------------------
@@ -198,7 +178,7 @@ def test_folder_export(tmp_path):
 
 def test_zip_export_matches_folder(tmp_path):
     root = build_folder(tmp_path / "folder")
-    archive = build_zip(root, tmp_path / "lechat.zip", prefix="export/")
+    archive = zip_folder(root, tmp_path / "lechat.zip", prefix="export/")
     folder_snaps, _ = read_all(root)
     snaps, skipped = read_all(archive)
     with open_export(archive) as export:
@@ -214,11 +194,7 @@ def test_zip_export_matches_folder(tmp_path):
 
 
 def test_ids_and_bytes_stable_across_reads(tmp_path):
-    root = build_folder(tmp_path / "x")
-    first, _ = read_all(root)
-    second, _ = read_all(root)
-    assert {k: v[1] for k, v in first.items()} == {k: v[1] for k, v in second.items()}
-    assert [s.title for s, _ in first.values()] == [s.title for s, _ in second.values()]
+    assert_reads_are_stable(imp, build_folder(tmp_path / "x"))
 
 
 def test_chat_id_from_messages_when_file_is_renamed(tmp_path):
@@ -247,10 +223,9 @@ def test_mismatched_chat_id_is_warned(tmp_path):
 def test_single_bad_file_raises(tmp_path, content, reason):
     path = tmp_path / f"chat-{D_ID}.json"
     path.write_bytes(content)
-    with open_export(path) as export, pytest.raises(ExportError) as info:
-        list(imp.read(export))
-    assert reason in str(info.value)
-    assert str(path) in str(info.value)
+    error = read_error(imp, path)
+    assert reason in str(error)
+    assert str(path) in str(error)
 
 
 def test_detect_looks_past_a_broken_first_chat(tmp_path):

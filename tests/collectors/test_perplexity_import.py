@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import copy
 import json
-import zipfile
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from collectors.export_source import ExportError, open_export
-from collectors.importing import CONVERSATION_FILE, Importer, Skipped
+from collectors.export_source import open_export
+from collectors.importing import CONVERSATION_FILE, Importer
 from collectors.perplexity import PerplexityImporter
 from tests.conftest import need_fixtures
+
+from .import_helpers import (assert_claims_none, assert_reads_are_stable, export_facts, read_by_id,
+                             read_error, zip_folder)
 
 imp = PerplexityImporter()
 
@@ -24,17 +27,7 @@ def fixture_file() -> Path:
     return need_fixtures() / "perplexity" / "synthetic" / "perplexity_thread.json"
 
 
-def data_of(raw) -> bytes:
-    return raw.data if raw.data is not None else Path(raw.path).read_bytes()
-
-
-def read_all(path: Path):
-    with open_export(path) as export:
-        items = list(imp.read(export))
-    snaps = {s.native_id: (s, {f.name: data_of(f) for f in s.files})
-             for s in items if not isinstance(s, Skipped)}
-    skipped = {s.where: s.reason for s in items if isinstance(s, Skipped)}
-    return snaps, skipped
+read_all = partial(read_by_id, imp)
 
 
 def entry(n: int, **extra) -> dict:
@@ -77,10 +70,7 @@ def test_importer_contract():
 
 def test_fixture():
     path = fixture_file()
-    with open_export(path) as export:
-        assert imp.detect(export)
-        assert imp.is_full(export) is False
-        assert imp.account(export) is None
+    assert export_facts(imp, path) == (True, False, None)
     snaps, skipped = read_all(path)
     assert skipped == {}
     snap, files = snaps[SLUG]
@@ -111,9 +101,7 @@ def test_fixture_render():
 @pytest.mark.parametrize("platform", OTHER_PLATFORMS)
 def test_detect_refuses_other_platforms(platform):
     folder = need_fixtures() / platform
-    for path in [folder] + sorted(folder.rglob("*")):
-        with open_export(path) as export:
-            assert not imp.detect(export), path
+    assert_claims_none(imp, [folder] + sorted(folder.rglob("*")))
 
 
 # -- files built here ---------------------------------------------------------------------------
@@ -185,10 +173,7 @@ def test_folder_of_threads(tmp_path):
 
 def test_zip_of_threads_matches_folder(tmp_path):
     root = build_folder(tmp_path / "threads")
-    archive = tmp_path / "threads.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        for p in sorted(root.iterdir()):
-            zf.write(p, f"saved/{p.name}")
+    archive = zip_folder(root, tmp_path / "threads.zip", prefix="saved/")
     folder_snaps, _ = read_all(root)
     snaps, skipped = read_all(archive)
     assert set(snaps) == set(folder_snaps)
@@ -200,10 +185,7 @@ def test_zip_of_threads_matches_folder(tmp_path):
 
 
 def test_reads_are_stable(tmp_path):
-    root = build_folder(tmp_path / "s")
-    a, _ = read_all(root)
-    b, _ = read_all(root)
-    assert {k: v[1] for k, v in a.items()} == {k: v[1] for k, v in b.items()}
+    assert_reads_are_stable(imp, build_folder(tmp_path / "s"))
 
 
 @pytest.mark.parametrize("content, reason", [
@@ -215,9 +197,8 @@ def test_reads_are_stable(tmp_path):
 def test_single_bad_file_raises(tmp_path, content, reason):
     path = tmp_path / "bad.json"
     path.write_bytes(content)
-    with open_export(path) as export, pytest.raises(ExportError) as info:
-        list(imp.read(export))
-    assert reason in str(info.value) and str(path) in str(info.value)
+    error = read_error(imp, path)
+    assert reason in str(error) and str(path) in str(error)
 
 
 def test_render_sources_blocks_and_hostile_urls(tmp_path):
