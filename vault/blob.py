@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import struct
 import threading
+from collections import OrderedDict
 
 import zstandard
 from cryptography.exceptions import InvalidTag
@@ -45,29 +46,40 @@ OVERHEAD = BLOB_HEADER.size + 16
 ZSTD_LEVEL = 3
 
 _local = threading.local()
+CONTEXTS_PER_THREAD = 8  # zstd contexts a thread keeps (one per dictionary object, + plain)
+
+
+def _context(kind: str, zdict, make):
+    """The calling thread's zstd context of ``kind`` for ``zdict`` (``None``: no dictionary).
+
+    Keyed by the dictionary *object*, not its dictionary id: every vault numbers its
+    dictionaries from 1, so in a process that opens two vaults the same id names different
+    dictionaries (keying by id once compressed one vault's blobs with another's dictionary).
+    An entry holds the dictionary, so its ``id()`` cannot be reused while it is cached.
+    """
+    cache = getattr(_local, kind, None)
+    if cache is None:
+        cache = OrderedDict()
+        setattr(_local, kind, cache)
+    key = 0 if zdict is None else id(zdict)
+    hit = cache.get(key)
+    if hit is not None and hit[0] is zdict:
+        cache.move_to_end(key)
+        return hit[1]
+    ctx = make(zdict)
+    cache[key] = (zdict, ctx)
+    while len(cache) > CONTEXTS_PER_THREAD:
+        cache.popitem(last=False)
+    return ctx
 
 
 def _compressor(zdict: "zstandard.ZstdCompressionDict | None") -> zstandard.ZstdCompressor:
-    cache = getattr(_local, "cctx", None)
-    if cache is None:
-        cache = _local.cctx = {}
-    key = zdict.dict_id() if zdict is not None else 0
-    c = cache.get(key)
-    if c is None:
-        c = cache[key] = (zstandard.ZstdCompressor(dict_data=zdict) if zdict is not None
-                          else zstandard.ZstdCompressor(level=ZSTD_LEVEL))
-    return c
+    return _context("cctx", zdict, lambda d: zstandard.ZstdCompressor(dict_data=d) if d is not None
+                    else zstandard.ZstdCompressor(level=ZSTD_LEVEL))
 
 
 def _decompressor(zdict: "zstandard.ZstdCompressionDict | None") -> zstandard.ZstdDecompressor:
-    cache = getattr(_local, "dctx", None)
-    if cache is None:
-        cache = _local.dctx = {}
-    key = zdict.dict_id() if zdict is not None else 0
-    d = cache.get(key)
-    if d is None:
-        d = cache[key] = zstandard.ZstdDecompressor(dict_data=zdict)
-    return d
+    return _context("dctx", zdict, lambda d: zstandard.ZstdDecompressor(dict_data=d))
 
 
 def make_dictionary(raw: bytes) -> zstandard.ZstdCompressionDict:
