@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Iterator
 
-from vault import RawFile
+from vault import RawFile, open_regular
 
 __all__ = ["ExportError", "ExportSource", "Member", "SPILL_BYTES", "open_export"]
 
@@ -165,7 +165,7 @@ class ExportSource:
             if self._zip is not None:
                 inner: BinaryIO = self._zip.open(name)  # type: ignore[assignment]
             else:
-                inner = open(self._file_path(name), "rb")
+                inner = open_regular(self._file_path(name))
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as e:
             raise ExportError(self.where(name), f"cannot open ({e})") from None
         except OSError as e:
@@ -212,7 +212,7 @@ class ExportSource:
         member = self.members[name]
         if self._zip is None:
             try:
-                with open(self._file_path(name), "rb") as f:
+                with open_regular(self._file_path(name)) as f:
                     f.seek(max(0, member.size - size))
                     return f.read(size)
             except OSError as e:
@@ -280,7 +280,7 @@ def open_export(path: str | os.PathLike[str]) -> ExportSource:
         raise ExportError(str(p), "not a regular file or folder")
     if st.st_size == 0:
         raise ExportError(str(p), "the file is empty (half-downloaded?)")
-    with open(p, "rb") as f:
+    with open_regular(p) as f:
         magic = f.read(4)
     if magic[:2] == b"PK" or p.suffix.lower() == ".zip":
         return _open_zip(p)

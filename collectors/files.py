@@ -158,7 +158,8 @@ def io_error(path: Path | str, exc: OSError) -> ItemError:
         return TemporaryItemError(where, "vanished before it could be read")
     if isinstance(exc, PermissionError):
         return ItemError(where, "permission denied")
-    if isinstance(exc, (IsADirectoryError, NotADirectoryError)):
+    if isinstance(exc, (IsADirectoryError, NotADirectoryError)) or (
+            exc.errno == errno.EINVAL and exc.strerror == "not a regular file"):  # open_regular
         return ItemError(where, "not a regular file")
     reason = exc.strerror or type(exc).__name__
     if exc.errno in (

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vault import open_regular
+
 from .errors import TemporaryItemError
 from .files import io_error
 
@@ -62,7 +64,7 @@ def load_json_file(path: Path, *, max_parse: int = DEFAULT_MAX_PARSE) -> JsonFil
     problems (vanished, permission …) and when the file changed while it was read.
     """
     try:
-        with open(path, "rb") as stream:
+        with open_regular(path) as stream:
             before = os.fstat(stream.fileno())
             if before.st_size > max_parse:
                 return JsonFile(None, f"larger than {max_parse} bytes; not parsed", before, None)

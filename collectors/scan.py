@@ -35,6 +35,8 @@ from collections import deque
 from contextlib import AbstractContextManager
 from typing import Any, Callable, Iterable, Iterator
 
+from vault import open_regular
+
 from .jsonl import TORN_LAST_LINE, BadLine, parse_object
 
 __all__ = [
@@ -406,7 +408,7 @@ class _Reopened:
         self._stream: Any = None
 
     def __enter__(self) -> ReadInto:
-        self._stream = open(self._path, "rb", buffering=0)  # noqa: SIM115
+        self._stream = open_regular(self._path)  # noqa: SIM115
         return self._stream.readinto  # type: ignore[no-any-return]
 
     def __exit__(self, *exc: object) -> None:
@@ -422,7 +424,7 @@ def torn_last_line(path: "os.PathLike[str] | str", max_line: int) -> BadLine | N
     """The torn-last-line check alone: reads only the end of the file (more if its last
     line is long, up to ``max_line`` bytes). ``None`` if the last non-blank line parses, is
     longer than ``max_line`` or the file is blank."""
-    with open(path, "rb") as stream:
+    with open_regular(path) as stream:
         size = os.fstat(stream.fileno()).st_size
         window = min(size, _TAIL)
         while True:

@@ -24,6 +24,7 @@ from .model import (
     StoreResult,
     VersionInfo,
 )
+from .sourcefile import open_regular
 
 __all__ = [
     "BadCredentials",
@@ -42,4 +43,5 @@ __all__ = [
     "VaultLocked",
     "VaultNotFound",
     "VersionInfo",
+    "open_regular",
 ]

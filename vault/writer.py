@@ -44,6 +44,7 @@ from .lock import WriterLock
 from .model import (ConversationSnapshot, FileEntry, RawFile, SourceStamp, StoreResult,
                     text_bytes)
 from .pack import TARGET_SIZE, PackWriter
+from .sourcefile import open_regular
 
 log = logging.getLogger(__name__)
 
@@ -488,7 +489,7 @@ class WriteSession:
             f: BinaryIO = io.BytesIO(raw.data)
             mtime_ns = raw.mtime_ns or 0
         else:
-            f = open(raw.path, "rb")
+            f = open_regular(raw.path)  # a FIFO swapped in after listing must not block
             mtime_ns = raw.mtime_ns if raw.mtime_ns is not None else os.fstat(f.fileno()).st_mtime_ns
         new: list[tuple[bytes, bytes, int, bytes | None]] = []
         with f:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Mapping
 
-from vault import ConversationSnapshot, RawFile, SourceStamp
+from vault import ConversationSnapshot, RawFile, SourceStamp, open_regular
 
 from .. import markdown as md
 from ..base import CollectContext, SourceItem, find_hint
@@ -164,7 +164,7 @@ class AiderCollector:
         found = hint.found
         chat = found.chat.path
         try:
-            with open(chat, "rb", buffering=0) as stream:
+            with open_regular(chat) as stream:
                 st = os.fstat(stream.fileno())
                 runs, complete = _scan_runs(stream)
         except OSError as exc:

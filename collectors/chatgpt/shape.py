@@ -102,11 +102,15 @@ def conversation_id(conv: Mapping[str, Any]) -> str | None:
 
 
 def derived_id(conv: Mapping[str, Any]) -> str:
-    """A stable id for a conversation that has none: ``"sha-"`` + the first 32 hex digits of
-    SHA-256 over the JSON text of ``[create_time, title]`` (as found in the entry, so the same
-    entry gives the same id in every export; renaming the conversation changes it)."""
-    material = json.dumps([conv.get("create_time"), conv.get("title")], ensure_ascii=True,
-                          sort_keys=True, default=repr)
+    """A stable id for a conversation that has no usable one: ``"sha-"`` + the first 32 hex
+    digits of SHA-256 over the JSON text of ``[create_time, title]`` (as found in the entry, so
+    the same entry gives the same id in every export; renaming the conversation changes it).
+    An unusable ``conversation_id`` / ``id`` the entry does have (too long, ``/``, control
+    characters) is added to that list, so two such conversations with the same time and title
+    stay two conversations."""
+    parts = [conv.get("create_time"), conv.get("title")]
+    parts += [conv[k] for k in ("conversation_id", "id") if conv.get(k) is not None]
+    material = json.dumps(parts, ensure_ascii=True, sort_keys=True, default=repr)
     return "sha-" + hashlib.sha256(material.encode()).hexdigest()[:32]
 
 

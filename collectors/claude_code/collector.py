@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Mapping
 
-from vault import ConversationSnapshot, RawFile, SourceStamp
+from vault import ConversationSnapshot, RawFile, SourceStamp, open_regular
 
 from .. import markdown as md
 from ..base import CollectContext, SourceItem, find_hint
@@ -181,7 +181,7 @@ class ClaudeCodeCollector:
             stem if hint.kind == "session" else None, MAX_SCAN_LINE, file_reader(path)
         )
         try:
-            with open(path, "rb", buffering=0) as stream:
+            with open_regular(path) as stream:
                 st = os.fstat(stream.fileno())
                 scanner.scan(stream.readinto, st.st_size)
             info = scanner.finish()
@@ -219,7 +219,7 @@ class ClaudeCodeCollector:
         found = hint.files[0]
         scanner = HistoryScanner()
         try:
-            with open(found.path, "rb") as stream:
+            with open_regular(found.path) as stream:
                 for line in iter_jsonl_stream(stream, max_line_bytes=MAX_SCAN_LINE):
                     scanner.feed(line)
                 st = os.fstat(stream.fileno())

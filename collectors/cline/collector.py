@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Mapping
 
-from vault import ConversationSnapshot, RawFile, SourceStamp
+from vault import ConversationSnapshot, RawFile, SourceStamp, open_regular
 
 from .. import markdown as md
 from ..base import CollectContext, SourceItem, find_hint
@@ -219,7 +219,7 @@ class TaskCollector:
         latest = 0.0
         for found in hint.files:
             try:
-                with open(found.path, "rb") as stream:
+                with open_regular(found.path) as stream:
                     st = os.fstat(stream.fileno())
                     check = None
                     if "/" not in found.name and found.name.endswith(".json"):

@@ -37,7 +37,7 @@ from typing import Any, BinaryIO, ClassVar, Iterator, Mapping
 
 import zstandard
 
-from vault import ConversationSnapshot, RawFile, SourceStamp
+from vault import ConversationSnapshot, RawFile, SourceStamp, open_regular
 
 from .. import markdown as md
 from ..base import CollectContext, SourceItem, find_hint
@@ -107,7 +107,7 @@ class _SessionIndex:
             key = (str(path), st.st_size, st.st_mtime_ns)
             if key != self._key:
                 names: dict[str, str] = {}
-                with open(path, "rb") as stream:
+                with open_regular(path) as stream:
                     for line in iter_jsonl_stream(stream, max_line_bytes=1 << 20):
                         if isinstance(line, JsonLine):
                             ident, name = line.value.get("id"), line.value.get("thread_name")
@@ -198,7 +198,7 @@ class CodexCollector:
         scanner = RolloutMetaScanner(MAX_SCAN_LINE, _reopen(path, compressed))
         warnings: list[str] = []
         try:
-            with open(path, "rb", buffering=0) as raw_stream:
+            with open_regular(path) as raw_stream:
                 st = os.fstat(raw_stream.fileno())
                 warnings.extend(_scan(raw_stream, st.st_size, compressed, scanner))
             info = scanner.finish()
@@ -230,7 +230,7 @@ class CodexCollector:
         path = hint.file.path
         scanner = HistoryScanner()
         try:
-            with open(path, "rb") as stream:
+            with open_regular(path) as stream:
                 st = os.fstat(stream.fileno())
                 for line in iter_jsonl_stream(stream, max_line_bytes=MAX_SCAN_LINE):
                     scanner.feed(line)
@@ -317,7 +317,7 @@ def _reopen(path: Path, compressed: bool) -> Reopen:
 
     @contextmanager
     def reopen() -> Iterator[ReadInto]:
-        with open(path, "rb") as stream:
+        with open_regular(path) as stream:
             reader = ZstdReader(stream)
 
             def readinto(buf: bytearray) -> int:

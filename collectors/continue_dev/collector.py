@@ -28,7 +28,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Mapping
 
-from vault import ConversationSnapshot, RawFile, SourceStamp
+from vault import ConversationSnapshot, RawFile, SourceStamp, open_regular
 
 from .. import markdown as md
 from ..base import CollectContext, SourceItem, find_hint
@@ -61,7 +61,7 @@ class _Index:
             st = os.stat(path)
             key = (str(path), st.st_size, st.st_mtime_ns)
             if key != self._key:
-                with open(path, "rb") as stream:
+                with open_regular(path) as stream:
                     value, _ = parse_json_bytes(stream.read())
                 entries: dict[str, tuple[str | None, float | None]] = {}
                 for e in value if isinstance(value, list) else ():

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Mapping
 
-from vault import ConversationSnapshot, RawFile, SourceStamp
+from vault import ConversationSnapshot, RawFile, SourceStamp, open_regular
 
 from .. import markdown as md
 from ..base import CollectContext, SourceItem, find_hint
@@ -186,7 +186,7 @@ class CopilotChatCollector:
                 continue
             attempt: Loaded | None = None
             try:
-                with open(found.path, "rb") as stream:
+                with open_regular(found.path) as stream:
                     st = os.fstat(stream.fileno())
                     if loaded is None:
                         attempt = self._load(found, stream, st.st_size)
@@ -248,7 +248,7 @@ class CopilotChatCollector:
 
     def _sniff(self, path: Path, warnings: list[str]) -> str:
         try:
-            with open(path, "rb") as stream:
+            with open_regular(path) as stream:
                 custom, first = sniff_title(stream)
         except OSError as exc:
             warnings.append(f"title scan failed: {io_error(path, exc).reason}")

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from vault import open_regular
+
 __all__ = ["MAX_WORKSPACE_JSON", "WORKSPACE_JSON", "read_workspace", "uri_to_path"]
 
 WORKSPACE_JSON = "workspace.json"
@@ -47,7 +49,7 @@ def read_workspace(path: Path) -> dict[str, Any]:
     local one, ``folder`` (its path); ``{}`` when the file is missing, too large or not the
     expected shape. ``OSError`` other than a missing file propagates."""
     try:
-        with open(path, "rb") as stream:
+        with open_regular(path) as stream:
             if os.fstat(stream.fileno()).st_size > MAX_WORKSPACE_JSON:
                 return {}
             data = stream.read(MAX_WORKSPACE_JSON + 1)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Mapping
 
-from vault import ConversationSnapshot, RawFile, SourceStamp
+from vault import ConversationSnapshot, RawFile, SourceStamp, open_regular
 
 from .. import markdown as md
 from ..base import CollectContext, SourceItem, find_hint
@@ -148,7 +148,7 @@ class CopilotCliCollector:
         main = hint.main
         scanner = EventMetaScanner(MAX_SCAN_LINE, file_reader(main.path))
         try:
-            with open(main.path, "rb", buffering=0) as stream:
+            with open_regular(main.path) as stream:
                 st = os.fstat(stream.fileno())
                 scanner.scan(stream.readinto, st.st_size)
             bad, glued = scanner.problems()
@@ -164,7 +164,7 @@ class CopilotCliCollector:
             try:
                 extra_st = os.stat(found.path)
                 if name == WORKSPACE:
-                    with open(found.path, "rb") as stream:
+                    with open_regular(found.path) as stream:
                         text = stream.read(MAX_WORKSPACE).decode("utf-8", "replace")
                     fields = workspace_fields(text)
             except OSError as exc:

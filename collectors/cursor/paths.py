@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from vault import open_regular
+
 from ..base import CollectContext
 
 __all__ = ["agent_dir", "expand", "user_dir", "workspace_folder", "uri_path"]
@@ -95,7 +97,7 @@ def workspace_folder(workspace: Path) -> dict[str, Any]:
     gives just the id."""
     found: dict[str, Any] = {"workspace_id": workspace.name}
     try:
-        with open(workspace / WORKSPACE_JSON, "rb") as stream:
+        with open_regular(workspace / WORKSPACE_JSON) as stream:
             data = stream.read(WORKSPACE_JSON_LIMIT)
         value = json.loads(data)
     except (OSError, ValueError, RecursionError) as exc:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from vault import open_regular
+
 from ..files import FoundFile, list_dir, regular_file, walk_files
 from ..jsonl import JsonLine, iter_jsonl_stream
 from .messages import agent_text, split_user_query
@@ -100,7 +102,7 @@ def _named(folder: Path, name: str) -> Iterator[FoundFile]:
 def first_prompt(path: Path, max_line: int) -> str | None:
     """The first user text of a transcript (inside ``<user_query>`` when tagged), reading
     only up to that line. Raises ``OSError``."""
-    with open(path, "rb") as stream:
+    with open_regular(path) as stream:
         for line in iter_jsonl_stream(stream, max_line_bytes=max_line):
             if not isinstance(line, JsonLine) or line.value.get("role") != "user":
                 continue

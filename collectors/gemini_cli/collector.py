@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Mapping
 
-from vault import ConversationSnapshot, RawFile, SourceStamp
+from vault import ConversationSnapshot, RawFile, SourceStamp, open_regular
 
 from .. import markdown as md
 from ..base import CollectContext, SourceItem, find_hint
@@ -178,7 +178,7 @@ class GeminiCliCollector:
         main = hint.main
         warnings: list[str] = []
         try:
-            with open(main.path, "rb", buffering=0) as stream:
+            with open_regular(main.path) as stream:
                 st = os.fstat(stream.fileno())
                 info = _describe(stream, st.st_size, main, warnings)
         except OSError as exc:
@@ -337,7 +337,7 @@ def _describe(stream: Any, size: int, main: FoundFile, warnings: list[str]) -> C
     if size > MAX_LEGACY_PARSE:
         warnings.append(f"{main.name}: too large to read for metadata ({size} bytes)")
         return ChatInfo()
-    data = stream.readall()
+    data = stream.read()
     info = legacy_info(data, main.name)
     return info
 
@@ -347,7 +347,7 @@ def _project_root(marker: FoundFile | None) -> str | None:
     if marker is None:
         return None
     try:
-        with open(marker.path, "rb") as stream:
+        with open_regular(marker.path) as stream:
             text = stream.read(4096).decode("utf-8").strip()
     except (OSError, UnicodeDecodeError):
         return None

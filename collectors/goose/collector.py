@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Mapping
 
-from vault import ConversationSnapshot, RawFile, SourceStamp
+from vault import ConversationSnapshot, RawFile, SourceStamp, open_regular
 
 from .. import markdown as md
 from ..base import CollectContext, SourceItem
@@ -252,7 +252,7 @@ def _scan_jsonl(path: Path) -> dict[str, Any]:
     and the last 256 KiB only. Raises ``OSError``."""
     out: dict[str, Any] = {"description": None, "working_dir": None, "prompt": "",
                            "created": None, "updated": None, "problems": []}
-    with open(path, "rb") as stream:
+    with open_regular(path) as stream:
         out["st"] = os.fstat(stream.fileno())
         number = 0
         need_prompt = True

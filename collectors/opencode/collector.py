@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Mapping
 
-from vault import ConversationSnapshot, RawFile, SourceStamp
+from vault import ConversationSnapshot, RawFile, SourceStamp, open_regular
 
 from .. import markdown as md
 from ..base import CollectContext, SourceItem
@@ -206,7 +206,7 @@ class OpencodeCollector:
         warnings: list[str] = []
         for found in hint.session.files:
             try:
-                with open(found.path, "rb") as stream:
+                with open_regular(found.path) as stream:
                     st = os.fstat(stream.fileno())
                     contents[found.name] = stream.read()
             except FileNotFoundError as exc:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Mapping
 
-from vault import ConversationSnapshot, RawFile, SourceStamp
+from vault import ConversationSnapshot, RawFile, SourceStamp, open_regular
 
 from .. import markdown as md
 from ..base import CollectContext, SourceItem, find_hint
@@ -140,7 +140,7 @@ class QwenCodeCollector:
         main = hint.main
         scanner = SessionMetaScanner(MAX_SCAN_LINE, file_reader(main.path))
         try:
-            with open(main.path, "rb", buffering=0) as stream:
+            with open_regular(main.path) as stream:
                 st = os.fstat(stream.fileno())
                 scanner.scan(stream.readinto, st.st_size)
             bad, glued = scanner.problems()

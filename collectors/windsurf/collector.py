@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Mapping
 
-from vault import ConversationSnapshot, RawFile, SourceStamp
+from vault import ConversationSnapshot, RawFile, SourceStamp, open_regular
 
 from .. import markdown as md
 from ..base import CollectContext, SourceItem
@@ -98,7 +98,7 @@ class WindsurfCollector:
         path = hint.file.path
         try:
             st = os.stat(path)
-            with open(path, "rb"):
+            with open_regular(path):
                 pass  # readable now (permission problems surface here, not in the vault)
         except OSError as exc:
             raise io_error(path, exc) from None

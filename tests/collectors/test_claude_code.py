@@ -293,14 +293,15 @@ def test_vanished_transcript_is_a_temporary_error(claude_home: ClaudeHome):
 def test_unreadable_transcript_is_an_item_error(claude_home: ClaudeHome, monkeypatch):
     sid, path = claude_home.sessions["happy-cli/0-say-lol-session.jsonl"]
     item = discover(claude_home.ctx)[sid]
-    real_open = builtins.open
+    import vault.sourcefile as sourcefile
+    real_open = sourcefile.os.open
 
     def denied(file, *args, **kwargs):
         if Path(file) == path:
             raise PermissionError(13, "Permission denied", str(file))
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", denied)  # works for root too, unlike chmod
+    monkeypatch.setattr(sourcefile.os, "open", denied)  # works for root too, unlike chmod
     with pytest.raises(ItemError) as err:
         collector.read(item, claude_home.ctx)
     assert not isinstance(err.value, TemporaryItemError) and err.value.reason == "permission denied"
