@@ -257,17 +257,57 @@ def cmd_ls(args, config) -> int:
 
 def cmd_check(args, config) -> int:
     vault = _open_vault(args, config)
+    repaired = None
+    if args.repair:
+        from vault.repair import repair
+        repaired = repair(vault)
+        if not args.json:
+            _print_repair(repaired)
     report = vault.check(read_data=args.read_data)
-    for p in report.problems:
-        print(f"problem: {p}")
-    for n in report.notes:
-        print(f"note: {n}")
-    s = report.stats
-    what = "index, packs and every blob's bytes" if args.read_data else "index and packs"
-    print(f"checked {what}: {s.get('conversations', 0)} conversations, {s.get('versions', 0)} "
-          f"versions, {s.get('chunks', 0)} chunks in {s.get('packs', 0)} packs: "
-          + ("no problems" if report.ok else f"{len(report.problems)} problems"))
-    return 0 if report.ok else 1
+    if args.json:
+        out = report.as_dict()
+        if repaired is not None:
+            out["repair"] = {k: (str(v) if isinstance(v, Path) else v)
+                             for k, v in vars(repaired).items()}
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+    else:
+        for d in report.damage:
+            print(f"problem: {_printable(_valid(d.what))}; {d.summary()}")
+            for v in d.versions:
+                print(f"    version {_printable(_valid(v))}")
+            for f in d.files:
+                print(f"    file {_printable(_valid(f))}")
+        for n in report.notes:
+            print(f"note: {n}")
+        s = report.stats
+        what = "index, packs and every blob's bytes" if args.read_data else "index and packs"
+        print(f"checked {what}: {s.get('conversations', 0)} conversations, {s.get('versions', 0)} "
+              f"versions, {s.get('chunks', 0)} chunks in {s.get('packs', 0)} packs: "
+              + ("no problems" if report.ok else f"{len(report.damage)} problems"))
+        if report.index_damaged:
+            print("the index is damaged: `aifs check --repair` rebuilds it from the packs")
+    return 0 if report.ok and (repaired is None or repaired.complete) else 1
+
+
+def _print_repair(r) -> None:
+    if not r.old_index_readable:
+        print(f"repair: the old index could not be read ({r.old_index_problem}): source records "
+              "and deletion marks are not carried over, so the next collect re-reads every "
+              "source once (it stores nothing that is unchanged)")
+    for line in r.packs_skipped:
+        print(f"repair: skipped {line}")
+    for line in r.lost:
+        print(f"repair: lost {_printable(_valid(line))}")
+    for line in r.damaged:
+        print(f"repair: damaged {_printable(_valid(line))}")
+    for line in r.leftovers:
+        print(f"repair: left out {_printable(_valid(line))} (never committed: from an "
+              "interrupted collect)")
+    print(f"repair: rebuilt the index from {r.packs} packs: {r.conversations} conversations, "
+          f"{r.versions} versions, {r.chunks} chunks; {r.sources_kept} source records kept")
+    if r.old_index is not None:
+        print(f"repair: the old index is kept as {r.old_index} (a running mount reads it until "
+              "remounted)")
 
 
 def cmd_mount(args, config) -> int:
@@ -359,6 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_ls)
     s = sub.add_parser("check", parents=[common], allow_abbrev=False, help="verify the vault")
     s.add_argument("--read-data", action="store_true", help="also decrypt and verify every chunk")
+    s.add_argument("--repair", action="store_true",
+                   help="first rebuild the index from the packs (the old one is kept aside)")
+    s.add_argument("--json", action="store_true", help="print the report as JSON")
     s.set_defaults(func=cmd_check)
     s = sub.add_parser("mount", parents=[common], allow_abbrev=False, help="mount the vault read-only")
     s.add_argument("mountpoint")
