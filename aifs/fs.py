@@ -9,29 +9,33 @@ Rules:
 - Read-only: every write-ish request answers EROFS, and so does ``open`` with any of
   ``O_WRONLY``/``O_RDWR``/``O_TRUNC``/``O_APPEND``/``O_CREAT``.
 - Version directories and their files never change: entry/attr timeouts of
-  ``immutable_timeout`` (1 h) and ``keep_cache`` on open. Root, org, provider and
+  ``immutable_timeout`` (1 h) and ``keep_cache`` on open. ``meta.json`` too: it changes only
+  with the conversation's deletion mark, and :meth:`Tree.refresh` reports exactly those
+  inodes, which :meth:`AifsOperations.run_refresher` invalidates. Root, org, provider and
   conversation directories (and ``latest``) change when a collect commits: 1 s timeouts, plus
   explicit invalidation by :meth:`AifsOperations.run_refresher`.
-- Small reads (one chunk, cached generated files) run inline on the trio thread; rendering
-  ``conversation.md`` and reads spanning several chunks run in a worker thread under a
-  ``trio.CapacityLimiter`` (2 by default).
+- Reads of up to the tree's ``max_inline_chunks`` (16: a 128 KiB read) and cached generated
+  files run inline on the trio thread (a worker thread costs more than decrypting a few
+  chunks); rendering ``conversation.md`` and longer reads run in a worker thread under a
+  ``trio.CapacityLimiter`` (2 by default). Listing a directory renders nothing. An open
+  ``conversation.md`` keeps its rendered bytes until released (the tree's cache is small).
+- ``flush`` answers ENOSYS, so the kernel stops sending it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import logging
 import os
 import traceback
-from typing import Any, Callable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 import pyfuse3
 import trio
 
 from vault import IntegrityError
 
-from .tree import Attr, Change, Node, Tree, TreeError
+from .tree import Attr, Change, Node, NodeKind, Tree, TreeError
 
 __all__ = ["AifsOperations", "fuse_errors"]
 
@@ -46,34 +50,57 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_TRUNC | os.O_APPEND | os.O_CREAT
 T = TypeVar("T")
 
 
-@contextlib.contextmanager
-def fuse_errors(op: str) -> Iterator[None]:
+class fuse_errors:  # noqa: N801 - used like a function: ``with fuse_errors("read"):``
     """The one place where errors become errno (an escaping exception would stop
-    ``pyfuse3.main``).
+    ``pyfuse3.main``). A context manager: ``with fuse_errors(op): ...``.
 
     ``FUSEError`` passes; :class:`~aifs.tree.TreeError` → its ``errno``; ``KeyError`` (an
     unknown serial) → ENOENT; vault ``IntegrityError``/``MissingData`` → EIO (logged);
     anything else → EIO, logged with its traceback but without the exception's message
-    (which might quote a title or content).
+    (which might quote a title or content). ``BaseException`` s (cancellation) pass.
+    A class rather than a generator: it wraps every request, and this is cheaper.
     """
-    try:
-        yield
-    except pyfuse3.FUSEError:
-        raise
-    except TreeError as e:
-        if e.errno == errno.EIO:
-            log.error("%s: %s", op, e)
-        raise pyfuse3.FUSEError(e.errno) from None
-    except IntegrityError as e:
-        log.error("%s: vault data damaged or missing (%s): %s", op, type(e).__name__, e.where)
-        raise pyfuse3.FUSEError(errno.EIO) from None
-    except KeyError:
-        raise pyfuse3.FUSEError(errno.ENOENT) from None
-    except Exception as e:
+
+    __slots__ = ("op",)
+
+    def __init__(self, op: str) -> None:
+        self.op = op
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, etype, e, tb) -> bool:
+        if e is None or isinstance(e, pyfuse3.FUSEError) or not isinstance(e, Exception):
+            return False
+        op = self.op
+        if isinstance(e, TreeError):
+            if e.errno == errno.EIO:
+                log.error("%s: %s", op, e)
+            raise pyfuse3.FUSEError(e.errno) from None
+        if isinstance(e, IntegrityError):
+            log.error("%s: vault data damaged or missing (%s): %s", op, type(e).__name__,
+                      e.where)
+            raise pyfuse3.FUSEError(errno.EIO) from None
+        if isinstance(e, KeyError):
+            raise pyfuse3.FUSEError(errno.ENOENT) from None
         log.error("%s failed with %s\n%s", op, type(e).__name__,
-                  "".join(traceback.format_tb(e.__traceback__)).rstrip())
-        log.debug("%s failed", op, exc_info=True)
+                  "".join(traceback.format_tb(tb)).rstrip())
+        log.debug("%s failed", op, exc_info=(etype, e, tb))
         raise pyfuse3.FUSEError(errno.EIO) from None
+
+
+class _OpenFile:
+    """An open file that never changes while open (version contents, ``meta.json``): its
+    resolved node, how many opens share it, and for ``conversation.md`` the rendered bytes,
+    held until the last release. The tree's cache of rendered files is small; a file read in
+    128 KiB requests must not be rendered again for each of them."""
+
+    __slots__ = ("node", "count", "data")
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.count = 1
+        self.data: bytes | None = None
 
 
 def _erofs() -> pyfuse3.FUSEError:
@@ -103,6 +130,8 @@ class AifsOperations(pyfuse3.Operations):
         self._short = mutable_timeout
         self._threads = threads
         self._limiter: trio.CapacityLimiter | None = None
+        # Open files that do not change while open, by inode (the file handle).
+        self._open: dict[int, _OpenFile] = {}
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -116,7 +145,7 @@ class AifsOperations(pyfuse3.Operations):
         e.st_ino = attr.ino
         e.generation = 0
         e.entry_timeout = self._long if attr.fixed_name else self._short
-        e.attr_timeout = self._long if attr.immutable else self._short
+        e.attr_timeout = self._long if attr.immutable or attr.kind is NodeKind.META else self._short
         e.st_mode = attr.mode
         e.st_nlink = attr.nlink
         e.st_uid = self._uid
@@ -177,15 +206,27 @@ class AifsOperations(pyfuse3.Operations):
     async def readdir(self, fh: int, start_id: int, token: Any) -> None:
         """Entries with inode > ``start_id`` in inode order; ``next_id`` is the entry's own
         inode, so a listing resumes correctly even when entries were added in between.
-        An entry whose attributes cannot be produced (damaged data) is left out and logged."""
+        An entry whose attributes cannot be produced (damaged data) is left out and logged.
+        Nothing is rendered: an unrendered ``conversation.md`` is listed with size 0 and an
+        attribute timeout of 0, so the kernel asks ``getattr`` before using its size."""
         with fuse_errors("readdir"):
+            listed_attr = self.tree.listed_attr
             for name, ino in self.tree.readdir(fh, start_id):
-                try:
-                    attr = await self._attr(self.tree.node(ino))
-                except (TreeError, IntegrityError) as e:
-                    log.warning("readdir: leaving out inode %d: %s", ino, type(e).__name__)
-                    continue
-                if not pyfuse3.readdir_reply(token, name, self._entry(attr), ino):
+                attr, stale = listed_attr(ino), False
+                if attr is None:
+                    try:
+                        node = self.tree.node(ino)
+                        # An unrendered conversation.md is listed with size 0 and no attribute
+                        # caching: its first stat or read renders it (listing must not).
+                        stale = self.tree.attr_is_heavy(node)
+                        attr = self.tree.attr_unsized(node)
+                    except (TreeError, IntegrityError) as e:
+                        log.warning("readdir: leaving out inode %d: %s", ino, type(e).__name__)
+                        continue
+                entry = self._entry(attr)
+                if stale:
+                    entry.attr_timeout = 0
+                if not pyfuse3.readdir_reply(token, name, entry, ino):
                     return
 
     async def releasedir(self, fh: int) -> None:
@@ -203,20 +244,44 @@ class AifsOperations(pyfuse3.Operations):
             node = self.tree.node(inode)
             if node.kind.is_dir:
                 raise pyfuse3.FUSEError(errno.EISDIR)
-            return pyfuse3.FileInfo(fh=inode, keep_cache=node.immutable)
+            # meta.json: cached like the rest, invalidated when its deletion mark changes
+            cached = node.immutable or node.kind is NodeKind.META
+            if cached:  # resolved once for all its reads (see ``release``)
+                held = self._open.get(inode)
+                if held is None:
+                    self._open[inode] = _OpenFile(node)
+                else:
+                    held.count += 1
+            return pyfuse3.FileInfo(fh=inode, keep_cache=cached)
 
     async def read(self, fh: int, off: int, size: int) -> bytes:
         with fuse_errors("read"):
-            node = self.tree.node(fh)
+            held = self._open.get(fh)
+            node = held.node if held is not None else self.tree.node(fh)
+            if held is not None and node.kind is NodeKind.MARKDOWN and off >= 0 and size >= 0:
+                data = held.data
+                if data is None:  # rendered (or taken from the cache) once while open
+                    if self.tree.read_is_heavy(node, 0, 1):
+                        data = await self._in_thread(self.tree.content, node)
+                    else:
+                        data = self.tree.content(node)
+                    held.data = data
+                return data[off:off + size]
             if self.tree.read_is_heavy(node, off, size):
                 return await self._in_thread(self.tree.read_node, node, off, size)
             return self.tree.read_node(node, off, size)
 
     async def flush(self, fh: int) -> None:
-        pass
+        """ENOSYS: a read-only file has nothing to flush, and after this answer the kernel
+        sends no more FLUSH requests (one round trip less for every ``close``)."""
+        raise pyfuse3.FUSEError(errno.ENOSYS)
 
     async def release(self, fh: int) -> None:
-        pass
+        held = self._open.get(fh)
+        if held is not None:
+            held.count -= 1
+            if held.count <= 0:
+                del self._open[fh]
 
     async def fsync(self, fh: int, datasync: bool) -> None:
         pass

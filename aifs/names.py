@@ -24,6 +24,7 @@ All functions are deterministic: the same input gives the same name in every pro
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 
 __all__ = ["NAME_MAX", "disambiguate", "safe_component", "safe_name"]
@@ -39,29 +40,28 @@ _HASH_HEX = 16  # hex digits of sha256 kept when a too-long id is shortened
 _BIDI = frozenset("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
-def _is_blank(ch: str) -> bool:
-    """True for characters that become (part of) one ``_``: whitespace, controls and ``/``."""
-    o = ord(ch)
-    return o < 0x20 or 0x7F <= o <= 0x9F or ch.isspace() or o in (0x2028, 0x2029) or ch == "/"
+# Blanks (each run becomes one ``_``): whitespace, controls and ``/``. The rules are regular
+# expressions (``\s`` is exactly ``str.isspace``): a provider folder lists tens of thousands
+# of titles, and a per-character loop made that slow (tests/aifs/test_names_clean.py checks
+# them against the per-character reference).
+_BLANKS = r"\x00-\x1f\x7f-\x9f\u2028\u2029/\s"
+_BIDI_RE = "".join(f"\\u{ord(c):04x}" for c in sorted(_BIDI))
+_UNCHANGED = re.compile(f"[^{_BLANKS}{_BIDI_RE}\\ud800-\\udfff]*")
+_ONLY_SPACES = re.compile(f"[^\\x00-\\x1f\\x7f-\\x9f/{_BIDI_RE}\\ud800-\\udfff]*")
+_BIDI_CHARS = re.compile(f"[{_BIDI_RE}]")
+_BLANK_RUNS = re.compile(f"[{_BLANKS}]+")
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
 
 
 def _clean(s: str) -> str:
     """Apply the character rules (no length limit, no ``.``/``..`` rule); may return ``""``."""
-    out: list[str] = []
-    pending_blank = False
-    for ch in s:
-        if ch in _BIDI:
-            continue
-        if _is_blank(ch):
-            pending_blank = True
-            continue
-        if 0xD800 <= ord(ch) <= 0xDFFF:  # lone surrogate (e.g. from surrogateescape)
-            ch = "\ufffd"
-        if pending_blank and out:
-            out.append("_")
-        pending_blank = False
-        out.append(ch)
-    return "".join(out)
+    if _UNCHANGED.fullmatch(s):
+        return s
+    if _ONLY_SPACES.fullmatch(s):  # the only blanks are whitespace: what str.split() splits on
+        return "_".join(s.split())
+    # Splitting on blank runs leaves empty parts only at the ends: join the rest with "_".
+    s = "_".join(filter(None, _BLANK_RUNS.split(_BIDI_CHARS.sub("", s))))
+    return _SURROGATES.sub("\ufffd", s)
 
 
 def _cut(s: str, max_bytes: int) -> str:

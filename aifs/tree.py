@@ -7,7 +7,7 @@ Tree::
     /                                       root (inode 1)
     └── <org>/                              reader.orgs()
         └── <provider>/                     reader.providers(org)
-            └── <Title>-<id>/               reader.conversations(provider)
+            └── <Title>-<id>/               reader.conversation_rows(provider)
                 ├── latest -> <version>     symlink to the newest version
                 └── <version>/              YYYY-MM-DDTHH-MM-SSZ[.N], immutable
                     ├── <raw files>         byte-identical, ``/`` in a name = subdirectory
@@ -39,7 +39,9 @@ Directory listings are ordered by inode, so a ``readdir`` can resume after any i
 when entries were added in between.
 
 Caching: listings of the mutable directories (root, orgs, providers, conversations) and
-conversation records are kept until :meth:`Tree.refresh` sees a new commit generation; version
+conversation records are kept until :meth:`Tree.refresh` sees a new commit generation (a
+provider folder's listing keeps only what its entries show of each conversation: a folder may
+hold tens of thousands, and a conversation's record is read when it is opened); version
 layouts are immutable (a count-bounded LRU only limits memory); rendered ``conversation.md``
 / ``meta.json`` bytes live in a byte-bounded LRU and their sizes are kept forever.
 
@@ -219,7 +221,9 @@ class Reader(Protocol):
     def refresh(self) -> bool: ...
     def orgs(self) -> list[tuple[int, str]]: ...
     def providers(self, org_serial: int) -> list[tuple[int, str]]: ...
-    def conversations(self, provider_dir_serial: int) -> list[ConversationInfo]: ...
+    def conversation_rows(self, provider_dir_serial: int) -> list[tuple[int, str, str, int, float]]:
+        """``[(serial, title, native_id, number of versions, last_captured_at)]`` of one
+        provider folder, sorted by serial (what :meth:`conversations` says, in brief)."""
     def conversation(self, serial: int) -> ConversationInfo: ...
     def version(self, serial: int) -> VersionInfo: ...
     def read(self, entry: FileEntry, offset: int, size: int) -> bytes: ...
@@ -393,18 +397,18 @@ class _ByteLRU:
 
     def __init__(self, max_bytes: int) -> None:
         self._max = max_bytes
-        self._data: OrderedDict[int, bytes] = OrderedDict()
+        self._data: OrderedDict[Any, bytes] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: int) -> bytes | None:
+    def get(self, key: Any) -> bytes | None:
         with self._lock:
             v = self._data.get(key)
             if v is not None:
                 self._data.move_to_end(key)
             return v
 
-    def put(self, key: int, value: bytes) -> None:
+    def put(self, key: Any, value: bytes) -> None:
         with self._lock:
             if key in self._data or len(value) > self._max:
                 return
@@ -421,12 +425,15 @@ class _Listing:
     by_name: dict[bytes, int]
     subdirs: int
     target: bytes | None = None  # conversation dirs: where ``latest`` points
+    inos: tuple[int, ...] = ()   # the inodes of ``entries``, for bisect
 
     @classmethod
     def of(cls, pairs: list[tuple[str, int]], subdirs: int,
-           target: bytes | None = None) -> "_Listing":
-        entries = tuple(sorted(((n.encode(), i) for n, i in pairs), key=lambda t: t[1]))
-        return cls(entries, dict(entries), subdirs, target)
+           target: bytes | None = None, presorted: bool = False) -> "_Listing":
+        entries = tuple((n.encode(), i) for n, i in pairs)
+        if not presorted:  # ``pairs`` already in inode order
+            entries = tuple(sorted(entries, key=lambda t: t[1]))
+        return cls(entries, dict(entries), subdirs, target, tuple(i for _, i in entries))
 
 
 # -- the tree ----------------------------------------------------------------------------------
@@ -448,8 +455,8 @@ class Tree:
 
     def __init__(self, reader: Reader, render_markdown: RenderMarkdown, *,
                  allow_other: bool = False, clock: Callable[[], int] = time.time_ns,
-                 content_cache_bytes: int = 64 << 20, layout_cache: int = 1024,
-                 max_inline_chunks: int = 1) -> None:
+                 content_cache_bytes: int = 16 << 20, layout_cache: int = 1024,
+                 max_inline_chunks: int = 16) -> None:
         self._reader = reader
         self._render = render_markdown
         self._clock = clock
@@ -464,6 +471,9 @@ class Tree:
         self._org_names: dict[int, str] | None = None            # org serial -> raw name
         self._provider_loc: dict[int, tuple[int, str]] | None = None  # serial -> (org, slug)
         self._conv_parent: dict[int, int] = {}                     # conv serial -> provider
+        # What a provider folder's listing learnt of each conversation in it, compact (a
+        # folder may hold tens of thousands): serial -> (provider serial, mtime_ns, versions).
+        self._brief: dict[int, tuple[int, int, int]] = {}
         self._dir_mtime: dict[int, int] = {}
         # Immutable state.
         self._layouts: OrderedDict[int, VersionLayout] = OrderedDict()
@@ -487,10 +497,11 @@ class Tree:
                 self._provider_location(payload)
                 return Node(ino, NodeKind.PROVIDER, payload)
             if kind == K_CONVERSATION:
-                self._conversation(payload)
+                if payload not in self._brief:
+                    self._conversation(payload)
                 return Node(ino, NodeKind.CONVERSATION, payload)
             if kind == K_LATEST:
-                if not self._conversation(payload).version_serials:
+                if not self._version_count(payload):
                     raise NotFound(f"conversation {payload} has no versions")
                 return Node(ino, NodeKind.LATEST, payload)
             vserial, index = payload >> ENTRY_BITS, payload & ENTRY_MASK
@@ -527,6 +538,10 @@ class Tree:
                 raise NotFound(f"no conversation {serial}") from None
             self._convs[serial] = info
         return info
+
+    def _version_count(self, serial: int) -> int:
+        brief = self._brief.get(serial)
+        return brief[2] if brief is not None else len(self._conversation(serial).version_serials)
 
     def _provider_location(self, serial: int) -> tuple[int, str]:
         if self._provider_loc is None or serial not in self._provider_loc:
@@ -566,14 +581,20 @@ class Tree:
         if kind == K_PROVIDER:
             taken: set[str] = set()
             pairs = []
-            for c in sorted(self._reader.conversations(payload), key=lambda c: c.serial):
-                self._convs[c.serial] = c
-                self._conv_parent[c.serial] = payload
-                name = safe_component(c.title, c.native_id)
+            brief = self._brief
+            # Brief rows, not whole records: a folder may hold tens of thousands of
+            # conversations, and opening one reads its record then (cheap).
+            for serial, title, native_id, versions, captured in sorted(
+                    self._reader.conversation_rows(payload)):
+                brief[serial] = (payload, int(captured * 1_000_000_000), versions)
+                name = safe_component(title, native_id)
                 if name in taken:
-                    name = safe_component(c.title, f"{c.native_id}~{c.serial}")
-                pairs.append((_claim(taken, name, str(c.serial)), make_ino(K_CONVERSATION, c.serial)))
-            return _Listing.of(pairs, len(pairs))
+                    name = _claim(taken, safe_component(title, f"{native_id}~{serial}"),
+                                  str(serial))
+                else:
+                    taken.add(name)
+                pairs.append((name, make_ino(K_CONVERSATION, serial)))
+            return _Listing.of(pairs, len(pairs), presorted=True)
         if kind == K_CONVERSATION:
             info = self._conversation(payload)
             if not info.version_serials:
@@ -637,6 +658,9 @@ class Tree:
         return version_ino(node.serial, node.layout.entries[node.index].parent)
 
     def _conversation_parent(self, serial: int) -> int:
+        brief = self._brief.get(serial)
+        if brief is not None:
+            return make_ino(K_PROVIDER, brief[0])
         if serial not in self._conv_parent:
             info = self._conversation(serial)
             if self._org_names is None or self._provider_loc is None:
@@ -662,10 +686,14 @@ class Tree:
                 children = node.layout.entries[node.index].children or []
                 entries = [(node.layout.entries[i].name, version_ino(node.serial, i))
                            for i in children]
-            else:
-                entries = list(self._listing(ino).entries)
-        inos = [i for _, i in entries]
-        return iter(entries[bisect.bisect_right(inos, start_after):])
+                inos = [i for _, i in entries]
+                return iter(entries[bisect.bisect_right(inos, start_after):])
+            listing = self._listing(ino)
+        # A large folder is read in many requests, each taking a few entries: walk from
+        # the resume point instead of copying the whole listing every time.
+        listed = listing.entries
+        return (listed[i] for i in range(bisect.bisect_right(listing.inos, start_after),
+                                         len(listed)))
 
     def readlink(self, ino: int) -> bytes:
         """Target of the ``latest`` symlink (a version name). Raises :class:`NotASymlink`."""
@@ -684,9 +712,32 @@ class Tree:
         """:meth:`attr` of :meth:`node` (may render ``conversation.md``: see :meth:`attr`)."""
         return self.attr(self.node(ino))
 
+    def listed_attr(self, ino: int) -> Attr | None:
+        """Attributes of a conversation folder as its provider folder's listing knows them,
+        without resolving the inode (a ``readdir`` of a big folder asks for thousands); None
+        for any other inode or one not listed (then use :meth:`attr` of :meth:`node`)."""
+        if ino >> KIND_SHIFT != K_CONVERSATION:
+            return None
+        brief = self._brief.get(ino & PAYLOAD_MASK)
+        if brief is None:
+            return None
+        return Attr(ino, NodeKind.CONVERSATION, stat.S_IFDIR | self._dir_mode, 0, brief[1],
+                    2 + brief[2], False, False)
+
     def attr_is_heavy(self, node: Node) -> bool:
         """True if :meth:`attr` must render ``conversation.md`` first (run it in a thread)."""
         return node.kind is NodeKind.MARKDOWN and node.ino not in self._sizes
+
+    def attr_unsized(self, node: Node) -> Attr:
+        """:meth:`attr` without rendering: the size of a ``conversation.md`` not rendered yet
+        is given as 0. For directory listings, whose entries the kernel must then treat as
+        stale at once (so that a ``stat`` or ``read`` asks :meth:`attr` for the real size):
+        listing a version must not render its conversation."""
+        if not self.attr_is_heavy(node):
+            return self.attr(node)
+        assert node.layout is not None
+        e = node.layout.entries[node.index]
+        return self._mk(node, stat.S_IFREG | self._file_mode, 0, e.mtime_ns, 1)
 
     def attr(self, node: Node) -> Attr:
         """Attributes of a resolved node. For a ``conversation.md`` whose size is not yet
@@ -709,11 +760,16 @@ class Tree:
                 target = self.readlink(node.ino)
                 mtime = _ns(self._conversation(node.serial).last_captured_at)
                 return self._mk(node, stat.S_IFLNK | 0o777, len(target), mtime, 1)
-            listing = self._listing(node.ino)
             if k is NodeKind.CONVERSATION:
-                mtime = _ns(self._conversation(node.serial).last_captured_at)
-            else:
-                mtime = self._dir_mtime.get(node.ino, self._started_ns)
+                # Its subdirectories are its versions: no need to build its listing (a
+                # provider folder's readdir asks this of every conversation in it).
+                brief = self._brief.get(node.serial)
+                if brief is None:
+                    info = self._conversation(node.serial)
+                    brief = (0, _ns(info.last_captured_at), len(info.version_serials))
+                return self._mk(node, stat.S_IFDIR | self._dir_mode, 0, brief[1], 2 + brief[2])
+            listing = self._listing(node.ino)
+            mtime = self._dir_mtime.get(node.ino, self._started_ns)
             return self._mk(node, stat.S_IFDIR | self._dir_mode, 0, mtime, 2 + listing.subdirs)
 
     @staticmethod
@@ -817,9 +873,10 @@ class Tree:
             self._org_names = None
             self._provider_loc = None
             self._conv_parent = {}
+            self._brief = {}
             now = self._clock()
             changes: list[Change] = []
-            for ino in sorted(old):  # kind order: providers fill _convs before conversations
+            for ino in sorted(old):  # kind order: providers before their conversations
                 before = old[ino]
                 try:
                     after: _Listing | None = self._listing(ino)

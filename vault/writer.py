@@ -201,7 +201,9 @@ class WriteSession:
 
     def _get(self, db: str, key: bytes) -> bytes | None:
         with self.index.env.begin() as txn:
-            return txn.get(key, db=self.index.db[db])
+            raw = txn.get(key, db=self.index.db[db])
+        self.index.touched()  # keeps the index's memory map out of the RSS (vault/index.py)
+        return raw
 
     def _get_enc(self, db: str, key: bytes) -> bytes | None:
         raw = self._get(db, key)

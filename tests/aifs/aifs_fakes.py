@@ -148,6 +148,10 @@ class FakeReader:
             return [c for s, c in sorted(self._convs.items())
                     if self._conv_dir[s] == provider_dir_serial]
 
+    def conversation_rows(self, provider_dir_serial: int) -> list[tuple[int, str, str, int, float]]:
+        return [(c.serial, c.title, c.native_id, len(c.version_serials), c.last_captured_at)
+                for c in self.conversations(provider_dir_serial)]
+
     def conversation(self, serial: int) -> ConversationInfo:
         self._call("conversation")
         with self._lock:

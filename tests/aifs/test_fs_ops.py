@@ -146,13 +146,62 @@ def test_readdir_resumes_by_offset(env, room):
         for name, ino, next_id, attr in entries:
             assert next_id == ino  # offsets are the entries' own inodes
             assert (await ops.lookup(vdir, name, None)).st_ino == ino
-            assert attr.st_size == (await ops.getattr(ino, None)).st_size
+            if attr.attr_timeout == 0:  # not rendered yet: listed without its size
+                assert name == b"conversation.md" and attr.st_size == 0
+            else:
+                assert attr.st_size == (await ops.getattr(ino, None)).st_size
         conv_entries, _ = await listdir(ops, await walk(
             ops, f"laptop/claude-code/{FALAFEL_DIR.decode()}"), room)
         assert [e[0] for e in conv_entries] == [b"latest", version_name(T0).encode(),
                                                 version_name(T0 + 38_107).encode()]
         root, _ = await listdir(ops, ROOT_INO, room)
         assert [e[0] for e in root] == [b"laptop"]
+
+    run(go)
+
+
+def test_listing_a_version_renders_nothing(env):
+    ops, r, ids = env
+
+    async def go():
+        vdir = await walk(ops, f"laptop/claude-code/{FALAFEL_DIR.decode()}/{version_name(T0)}")
+        reads = r.calls["read"]
+        entries, _ = await listdir(ops, vdir, 1000)
+        assert r.calls["read"] == reads  # no raw file was read to render conversation.md
+        md = {e[0]: e for e in entries}[b"conversation.md"]
+        assert md[3].st_size == 0 and md[3].attr_timeout == 0  # the kernel must ask again
+        real = await ops.getattr(md[1], None)  # now it renders
+        assert real.st_size > 0 and real.attr_timeout > 0 and r.calls["read"] > reads
+        again, _ = await listdir(ops, vdir, 1000)  # rendered once: listed with its size
+        assert {e[0]: e for e in again}[b"conversation.md"][3].st_size == real.st_size
+
+    run(go)
+
+
+def test_open_conversation_md_is_rendered_once_however_small_the_cache():
+    reader, ids = sample()
+    ops = AifsOperations(Tree(reader, render_markdown, content_cache_bytes=10))
+    v = reader.version(ids["v1"])
+
+    async def go():
+        md = await walk(ops, f"laptop/claude-code/{FALAFEL_DIR.decode()}/{v.name}/conversation.md")
+        size = (await ops.getattr(md, None)).st_size  # renders; too big for the cache
+        assert size > 10
+        fh = (await ops.open(md, os.O_RDONLY, None)).fh
+        fh2 = (await ops.open(md, os.O_RDONLY, None)).fh  # a second open shares it
+        reads = reader.calls["read"]
+        parts = [await ops.read(fh, off, 7) for off in range(0, size + 7, 7)]
+        assert reader.calls["read"] > reads  # rendered again once: the cache could not keep it
+        reads = reader.calls["read"]
+        whole = b"".join(parts)
+        assert len(whole) == size and whole.startswith(b"# Fix dry falafel")
+        assert await ops.read(fh, 3, 5) == whole[3:8]
+        await ops.release(fh)
+        assert await ops.read(fh2, 0, 1 << 20) == whole  # still open once
+        assert reader.calls["read"] == reads  # ... and never rendered again while open
+        await ops.release(fh2)
+        assert await ops.read(md, 0, 1 << 20) == whole  # closed: rendered on demand again
+        assert reader.calls["read"] > reads
 
     run(go)
 
@@ -248,8 +297,9 @@ def test_integrity_error_is_eio_and_damage_stays_local(env, caplog):
         with pytest.raises(pyfuse3.FUSEError) as e:
             await ops.lookup(vdir, b"conversation.md", None)  # rendering reads every file
         assert e.value.errno == errno.EIO
-        entries, _ = await listdir(ops, vdir)  # the rest of the version stays listable
-        assert [e[0] for e in entries] == [fe.name.encode(), b"meta.json", b"subagents"]
+        entries, _ = await listdir(ops, vdir)  # the version stays listable: listing renders
+        assert [e[0] for e in entries] == [fe.name.encode(), b"conversation.md", b"meta.json",
+                                           b"subagents"]  # nothing; conversation.md gives EIO
         meta = await ops.lookup(vdir, b"meta.json", None)
         assert meta.st_size > 0
 

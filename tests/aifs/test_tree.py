@@ -241,7 +241,7 @@ def test_renderer_failure_gives_a_placeholder():
 
 
 def test_read_is_heavy_counts_chunks():
-    t, r, ids = mk()  # FakeReader chunks are 16 bytes
+    t, r, ids = mk(max_inline_chunks=1)  # FakeReader chunks are 16 bytes
     ino = walk(t, "laptop/codex/Untitled-rollout-1/" + version_name(T0 + 9) + "/rollout-1.jsonl")
     n = t.node(ino)
     assert not t.read_is_heavy(n, 0, 16)
@@ -252,6 +252,8 @@ def test_read_is_heavy_counts_chunks():
     assert not t.read_is_heavy(n, 500, 10)  # past the end
     t2, _, _ = mk(r, max_inline_chunks=8)
     assert not t2.read_is_heavy(t2.node(ino), 0, 100)
+    t3, _, _ = mk(r)  # by default a read of up to 16 chunks (a 128 KiB read) stays inline
+    assert not t3.read_is_heavy(t3.node(ino), 0, 100)
 
 
 def test_errors():
