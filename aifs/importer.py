@@ -191,11 +191,12 @@ def import_export(writer, export: ExportSource, importer: Importer, org: str | N
 
     if failure is None:
         summary.complete = True
+        made = _export_time(export)
         if full:
-            not_after = max(newest, _export_time(export))
+            not_after = max(newest, made)
             summary.deleted_upstream = writer.mark_missing_sources(
                 namespace, seen_ids, not_after=not_after or None)
-        summary.export_status = _store_export(writer, export, importer, account, summary)
+        summary.export_status = _store_export(writer, export, importer, account, summary, made)
     writer.commit()
     summary.seconds = round(time.monotonic() - start, 3)
     if failure is not None:
@@ -213,13 +214,14 @@ class _Incomplete(ExportError):
 
 
 def _store_export(writer, export: ExportSource, importer: Importer, org: str,
-                  summary: ImportSummary) -> str:
-    """Store the export file(s) themselves as one conversation; returns the store status."""
+                  summary: ImportSummary, made: float) -> str:
+    """Store the export file(s) themselves as one conversation (``made``: the export's time,
+    :func:`_export_time`); returns the store status."""
     digest = _export_digest(export)
     snap = ConversationSnapshot(
         provider=importer.provider, org=org, native_id=f"export-{digest[:16]}",
         title=f"Data export {export.path.name}", files=tuple(export.whole()),
-        created_at=_export_time(export) or None, updated_at=_export_time(export) or None,
+        created_at=made or None, updated_at=made or None,
         source_path=str(export.path),
         attributes={"kind": "data-export", "importer": importer.name, "full": summary.full,
                     "conversations": summary.seen, "skipped": summary.skipped,

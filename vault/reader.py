@@ -19,6 +19,7 @@ import os
 import re
 import threading
 from collections import OrderedDict
+from typing import Iterator
 
 from . import manifest as M
 from .blob import BlobCipher
@@ -162,39 +163,35 @@ class VaultReader:
                     out.append(self._conv_info(U64.unpack(k)[0], v))
                     touched()
                 return out
-            prefix = U32.pack(provider_serial)
-            cur = txn.cursor(db=self.index.db["conv_dir"])
-            if cur.set_range(prefix):
-                for k in cur.iternext(values=False):
-                    if not k.startswith(prefix):
-                        break
-                    key = k[4:]
-                    raw = txn.get(key, db=convs)
-                    touched()
-                    if raw is not None:
-                        out.append(self._conv_info(U64.unpack(key)[0], raw))
+            for key, raw in self._in_provider(txn, provider_serial):
+                out.append(self._conv_info(U64.unpack(key)[0], raw))
         return out
 
     def conversation_rows(self, provider_serial: int) -> list[tuple[int, str, str, int, float]]:
         """What a folder listing shows of each conversation in one provider folder, sorted
         by serial: ``[(serial, title, native_id, number of versions, last_captured_at)]``.
         The same facts as :meth:`conversations`, several times cheaper per conversation."""
-        out = []
+        with self.index.env.begin() as txn:
+            return [self._conv_row(U64.unpack(key)[0], key, raw)
+                    for key, raw in self._in_provider(txn, provider_serial)]
+
+    def _in_provider(self, txn, provider_serial: int) -> Iterator[tuple[bytes, bytes]]:
+        """``(conversation key, encrypted record)`` of each conversation in one provider
+        folder, by serial (the ``conv_dir`` prefix scan both listings share)."""
         touched = self.index.touched
         convs = self.index.db["convs"]
-        with self.index.env.begin() as txn:
-            prefix = U32.pack(provider_serial)
-            cur = txn.cursor(db=self.index.db["conv_dir"])
-            if cur.set_range(prefix):
-                for k in cur.iternext(values=False):
-                    if not k.startswith(prefix):
-                        break
-                    key = k[4:]
-                    raw = txn.get(key, db=convs)
-                    touched()
-                    if raw is not None:
-                        out.append(self._conv_row(U64.unpack(key)[0], key, raw))
-        return out
+        prefix = U32.pack(provider_serial)
+        cur = txn.cursor(db=self.index.db["conv_dir"])
+        if not cur.set_range(prefix):
+            return
+        for k in cur.iternext(values=False):
+            if not k.startswith(prefix):
+                break
+            key = k[4:]
+            raw = txn.get(key, db=convs)
+            touched()
+            if raw is not None:
+                yield key, raw
 
     def _conv_row(self, serial: int, key: bytes, raw: bytes) -> tuple[int, str, str, int, float]:
         plain = self.crypto.open("convs", key, raw)
