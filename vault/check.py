@@ -11,7 +11,8 @@ use; source records name existing conversations; the zstd dictionaries are index
 
 The packs, always: every pack the index names exists with the recorded size, its encrypted
 header opens and lists each indexed blob at the indexed place. With ``read_data`` also:
-every blob is decrypted, decompressed and its id recomputed (keyed BLAKE3), and magic,
+every blob is decrypted, decompressed and its id recomputed (keyed BLAKE3; for a chunk
+inside a GROUP blob, the group is opened once and each member's slice is MACed), and magic,
 blobs, header and trailer are shown to tile the whole file, so a change to any byte of a
 pack is found. (Without ``read_data`` a changed byte inside a blob goes unnoticed.)
 
@@ -41,12 +42,12 @@ from typing import Callable
 import lmdb
 
 from . import manifest as M
-from .blob import DATA, DICTIONARY, MANIFEST
+from .blob import DATA, DICTIONARY, GROUP, MANIFEST
 from .errors import IntegrityError, VaultError
-from .index import CHUNK_LOC, DB_NAMES, FORMAT, MAP_SIZE, PACK_REC, U32, U64
+from .index import DB_NAMES, FORMAT, MAP_SIZE, PACK_REC, U32, U64, unpack_loc
 from .keys import mac
 from .model import text_bytes
-from .pack import MAGIC, TRAILER, PackEntry, pack_path, read_header
+from .pack import MAGIC, TRAILER, PackEntry, member_slice, open_group, pack_path, read_header
 
 log = logging.getLogger(__name__)
 
@@ -336,12 +337,14 @@ class _Checker:
                 self.index_problem("a pack record is malformed")
                 continue
             self.packs[U32.unpack(k)[0]] = PACK_REC.unpack(v)
-        self.chunks: dict[bytes, tuple[int, int, int, int, int]] = {}
+        self.chunks: dict[bytes, tuple[int, int, int, int, int, int]] = {}
         for k, v in raw["chunks"]:
-            if len(k) != 32 or len(v) != CHUNK_LOC.size:
+            try:
+                if len(k) != 32:
+                    raise IntegrityError("bad key", "index")
+                self.chunks[k] = unpack_loc(v)
+            except IntegrityError:
                 self.index_problem("a chunk record is malformed")
-                continue
-            self.chunks[k] = CHUNK_LOC.unpack(v)
         self.report.stats.update(packs=len(self.packs), chunks=len(self.chunks),
                                  conversations=len(raw["convs"]), versions=len(raw["versions"]))
         self._dirs(raw)
@@ -614,16 +617,17 @@ class _Checker:
         except VaultError as e:
             self._reason(no, f"header unreadable ({e}); the index still locates its blobs")
             if self.read_data:
-                self._read_blobs(no, path, [PackEntry(self.chunks[c][4], c, *self.chunks[c][1:4])
-                                            for c in cids])
+                loc = self.chunks
+                self._read_blobs(no, pack_id, path,
+                                 [PackEntry(loc[c][4], c, *loc[c][1:4], loc[c][5]) for c in cids])
             return
         for cid in cids:
             e, loc = header.get(cid), self.chunks[cid]
-            if e is None or (e.offset, e.length, e.raw_len, e.type) != loc[1:5]:
+            if e is None or (e.offset, e.length, e.raw_len, e.type, e.inner) != loc[1:6]:
                 self._blob_trouble(no, cid, "not where the index says")
         if self.read_data:
             self._tiling(no, path, entries, actual)
-            self._read_blobs(no, path, entries)
+            self._read_blobs(no, pack_id, path, entries)
 
     def _tiling(self, no: int, path: Path, entries: list[PackEntry], size: int) -> None:
         """Every byte of the pack belongs to the magic, a listed blob, the header or the trailer."""
@@ -631,7 +635,7 @@ class _Checker:
             f.seek(size - TRAILER.size)
             hlen, _end = TRAILER.unpack(f.read(TRAILER.size))
         pos = len(MAGIC)
-        for e in sorted(entries, key=lambda e: e.offset):
+        for e in sorted((e for e in entries if not e.member), key=lambda e: e.offset):
             if e.offset != pos:
                 self._reason(no, f"has {abs(e.offset - pos)} bytes no blob accounts for")
                 return
@@ -639,24 +643,43 @@ class _Checker:
         if pos != size - TRAILER.size - hlen:
             self._reason(no, "has bytes between its last blob and its header")
 
-    def _read_blobs(self, no: int, path: Path, entries: list[PackEntry]) -> None:
+    def _read_blobs(self, no: int, pack_id: bytes, path: Path, entries: list[PackEntry]) -> None:
+        """Open every blob of ``entries``; a group once, however many members it has."""
         id_key = self.vault.keys.chunk_id
         cipher = self.reader.cipher
-        t = self.trouble.get(no)
+        group: tuple[int, bytes | None, str] = (-1, None, "")  # offset, plaintext, error
         with open(path, "rb") as f:
-            for e in sorted(entries, key=lambda e: e.offset):
+
+            def read(e: PackEntry, where: str) -> bytes:
+                sealed = os.pread(f.fileno(), e.length, e.offset)
+                if len(sealed) != e.length:
+                    raise IntegrityError("the pack ends inside it", where)
+                self.report.stats["blobs_read"] = self.report.stats.get("blobs_read", 0) + 1
+                if e.member or e.type == GROUP:
+                    return open_group(cipher, pack_id, e.offset, sealed, where=where)
+                return cipher.open(e.type, e.id, sealed, e.raw_len, where)
+
+            for e in sorted(entries, key=lambda e: (e.offset, e.inner)):
+                t = self.trouble.get(no)
                 if t is not None and e.id in t.blobs:
                     continue
-                sealed = os.pread(f.fileno(), e.length, e.offset)
                 where = f"blob {e.id.hex()[:16]}"
                 try:
-                    if len(sealed) != e.length:
-                        raise IntegrityError("the pack ends inside it", where)
-                    plain = cipher.open(e.type, e.id, sealed, e.raw_len, where)
+                    if e.member or e.type == GROUP:
+                        if group[0] != e.offset:
+                            try:
+                                group = (e.offset, read(e, where), "")
+                            except (VaultError, struct.error) as err:
+                                group = (e.offset, None, str(err))
+                        if group[1] is None:
+                            raise IntegrityError(group[2], where)
+                        if e.member:
+                            member_slice(id_key, group[1], e.id, e.inner, e.raw_len, where)
+                        continue
+                    plain = read(e, where)
                 except (VaultError, struct.error) as err:
                     self._blob_trouble(no, e.id, str(err))
                     continue
-                self.report.stats["blobs_read"] = self.report.stats.get("blobs_read", 0) + 1
                 if e.type in (DATA, MANIFEST, DICTIONARY) and (mac(id_key, plain) != e.id
                                                               or len(plain) != e.raw_len):
                     self._blob_trouble(no, e.id, "does not match its id")

@@ -7,6 +7,8 @@ is ``nonce:12 | AES-256-GCM(x) | tag:16`` under the index key with AAD = db name
     meta       b"format" -> u32 | b"generation" -> u64 | b"next:<kind>" -> u64 serial counters
     packs      pack_no:u32 -> pack_id:16 | size:u64                   (plaintext: no content)
     chunks     chunk_id:32 -> pack_no:u32 | offset:u32 | length:u32 | raw_len:u32 | type:u8
+                              [ | inner:u32 ]   (LE; present for a chunk inside a GROUP
+                              blob, which offset/length locate: see vault/pack.py)
     dirs       b"o" | org_serial:u32 -> enc(org name)
                b"p" | provider_serial:u32 -> enc(org_serial:u32 | provider slug)
     dir_names  mac(b"o" | name) or mac(b"p" | org_serial | slug) :32 -> serial:u32
@@ -44,6 +46,7 @@ from .keys import mac
 DB_NAMES = ("meta", "packs", "chunks", "dirs", "dir_names", "convs", "conv_ids", "conv_dir",
             "versions", "sources")
 CHUNK_LOC = struct.Struct("<IIIIB")
+MEMBER_LOC = struct.Struct("<IIIIBI")
 PACK_REC = struct.Struct("<16sQ")
 U32 = struct.Struct(">I")
 U64 = struct.Struct(">Q")
@@ -200,6 +203,24 @@ class Index:
                 _OPEN[self._key] = (env, dbs, refs - 1, trimmer)
 
 
+def pack_loc(pack_no: int, offset: int, length: int, raw_len: int, btype: int,
+             inner: int = -1) -> bytes:
+    """A ``chunks`` value (Layout above); ``inner`` -1 for a blob of its own."""
+    if inner < 0:
+        return CHUNK_LOC.pack(pack_no, offset, length, raw_len, btype)
+    return MEMBER_LOC.pack(pack_no, offset, length, raw_len, btype, inner)
+
+
+def unpack_loc(raw) -> tuple[int, int, int, int, int, int]:
+    """``(pack_no, offset, length, raw_len, type, inner)`` of a ``chunks`` value (``inner``
+    -1 for a blob of its own). Raises :class:`IntegrityError` for a value of another size."""
+    if len(raw) == CHUNK_LOC.size:
+        return (*CHUNK_LOC.unpack(raw), -1)
+    if len(raw) == MEMBER_LOC.size:
+        return MEMBER_LOC.unpack(raw)
+    raise IntegrityError("chunk location has an unknown size", "index")
+
+
 def next_serial(txn: lmdb.Transaction, meta_db: object, kind: str) -> int:
     """Allocate the next serial (≥ 1) of ``kind`` inside a write transaction; never reused."""
     key = b"next:" + kind.encode()
@@ -225,11 +246,14 @@ def read_blob(index: Index, root: Path, cipher, blob_id: bytes, where: str) -> b
 
     with index.env.begin() as txn:
         loc = txn.get(blob_id, db=index.db["chunks"])
-        pack = txn.get(U32.pack(CHUNK_LOC.unpack(loc)[0]), db=index.db["packs"]) if loc else None
+        loc = unpack_loc(loc) if loc is not None else None
+        pack = txn.get(U32.pack(loc[0]), db=index.db["packs"]) if loc else None
     index.touched(2)
     if loc is None or pack is None:
         raise MissingData("the index does not locate it", where)
-    _no, offset, length, raw_len, btype = CHUNK_LOC.unpack(loc)
+    _no, offset, length, raw_len, btype, inner = loc
+    if inner >= 0:
+        raise IntegrityError("the index places it inside a chunk group", where)
     try:
         with open(pack_path(root, PACK_REC.unpack(pack)[0]), "rb") as f:
             f.seek(offset)

@@ -9,10 +9,17 @@ Pack file ``Layout:`` (``packs/<first 2 hex of id>/<id as 32 hex>``)::
 
 Header plaintext ``Layout:``::
 
-    version:u8 = 1 | count:u32 LE | count x entry
-    entry = type:u8 | id:32 | offset:u32 | length:u32 | raw_len:u32   (45 bytes, LE)
+    version:u8 = 2 | count:u32 LE | count x entry
+    entry = type:u8 | id:32 | offset:u32 | length:u32 | raw_len:u32 | inner:i32   (49 bytes, LE)
+    (version 1, still read: the same without ``inner``, 45 bytes)
 
 ``offset``/``length`` locate the sealed blob in the file; ``raw_len`` is its plaintext length.
+``inner`` is -1 for a blob of its own. A :data:`~vault.blob.GROUP` blob holds several chunks
+compressed as one frame: it has an entry of its own (``inner`` -1, id
+:func:`~vault.blob.group_blob_id`) followed by one entry per member chunk, of type ``DATA``
+with the chunk's id, the group's ``offset``/``length``, the chunk's ``raw_len`` and ``inner``
+= where the chunk starts in the group's plaintext. A member is authentic when the group
+opens and the keyed BLAKE3 of its slice equals its id.
 Pack ids are 16 random bytes (no content-derived information). A pack is written to a
 temporary name, fsynced, renamed into place and its directory fsynced before the index
 refers to it, so the index never points at a pack that could vanish in a crash.
@@ -25,13 +32,15 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from .blob import PACK_HEADER, BlobCipher
+from .blob import DATA, GROUP, PACK_HEADER, BlobCipher, group_blob_id
 from .errors import IntegrityError, MissingData, UnsupportedFormat
+from .keys import mac
 
 MAGIC = b"AIFSPK\x00\x01"
 END_MAGIC = b"AIFSPKE1"
 TRAILER = struct.Struct("<I8s")
-ENTRY = struct.Struct("<B32sIII")
+ENTRY_V1 = struct.Struct("<B32sIII")
+ENTRY = struct.Struct("<B32sIIIi")
 HEADER_HEAD = struct.Struct("<BI")
 TARGET_SIZE = 12 << 20
 FILE_MODE = 0o600
@@ -41,13 +50,21 @@ DIR_MODE = 0o700
 @dataclass(frozen=True, slots=True)
 class PackEntry:
     """Where one blob lives in a pack: ``type`` (vault/blob.py), ``id`` (32 bytes),
-    ``offset``/``length`` of the sealed bytes, ``raw_len`` of the plaintext."""
+    ``offset``/``length`` of the sealed bytes, ``raw_len`` of the plaintext; ``inner`` is -1,
+    or for a chunk inside a GROUP blob (which ``offset``/``length`` then locate) where the
+    chunk's ``raw_len`` bytes start in the group's plaintext."""
 
     type: int
     id: bytes
     offset: int
     length: int
     raw_len: int
+    inner: int = -1
+
+    @property
+    def member(self) -> bool:
+        """True for a chunk inside a GROUP blob."""
+        return self.inner >= 0
 
 
 def pack_path(root: Path, pack_id: bytes) -> Path:
@@ -67,8 +84,8 @@ def fsync_dir(path: Path) -> None:
 
 def encode_header(entries: list[PackEntry]) -> bytes:
     """The header plaintext for ``entries`` (Layout in the module docstring)."""
-    out = [HEADER_HEAD.pack(1, len(entries))]
-    out.extend(ENTRY.pack(e.type, e.id, e.offset, e.length, e.raw_len) for e in entries)
+    out = [HEADER_HEAD.pack(2, len(entries))]
+    out.extend(ENTRY.pack(e.type, e.id, e.offset, e.length, e.raw_len, e.inner) for e in entries)
     return b"".join(out)
 
 
@@ -77,12 +94,21 @@ def decode_header(plain: bytes, where: str) -> list[PackEntry]:
     if len(plain) < HEADER_HEAD.size:
         raise IntegrityError("pack header is truncated", where)
     version, count = HEADER_HEAD.unpack_from(plain)
-    if version != 1:
+    if version not in (1, 2):
         raise UnsupportedFormat(f"pack header version {version}")
-    if len(plain) != HEADER_HEAD.size + count * ENTRY.size:
+    entry = ENTRY if version == 2 else ENTRY_V1
+    if len(plain) != HEADER_HEAD.size + count * entry.size:
         raise IntegrityError("pack header length does not match its entry count", where)
-    return [PackEntry(*ENTRY.unpack_from(plain, HEADER_HEAD.size + i * ENTRY.size))
-            for i in range(count)]
+    out = [PackEntry(*entry.unpack_from(plain, HEADER_HEAD.size + i * entry.size))
+           for i in range(count)]
+    group = None
+    for e in out:  # members follow their group, inside it
+        if e.inner < -1 or (e.member and (group is None or (e.offset, e.length) != group[:2]
+                                          or e.inner + e.raw_len > group[2])):
+            raise IntegrityError("pack header has a chunk outside its group", where)
+        if not e.member:
+            group = (e.offset, e.length, e.raw_len) if e.type == GROUP else None
+    return out
 
 
 class PackWriter:
@@ -109,6 +135,21 @@ class PackWriter:
         self.size += len(sealed)
         self.entries.append(entry)
         return entry
+
+    def add_group(self, comp: int, body: bytes, members: list[tuple[bytes, int]]) -> list[PackEntry]:
+        """Append a GROUP blob: ``body`` (the members' plaintexts concatenated, compressed as
+        ``comp`` says, see :meth:`vault.blob.BlobCipher.compress`) sealed under
+        :func:`~vault.blob.group_blob_id` of its place. ``members`` is ``[(chunk id, length)]``
+        in order. Returns the members' entries."""
+        offset, total = self.size, sum(n for _, n in members)
+        sealed = self.cipher.encrypt(GROUP, group_blob_id(self.pack_id, offset), comp, body)
+        self.add(GROUP, group_blob_id(self.pack_id, offset), sealed, total)
+        out, inner = [], 0
+        for cid, n in members:
+            out.append(PackEntry(DATA, cid, offset, len(sealed), n, inner))
+            inner += n
+        self.entries.extend(out)
+        return out
 
     def finish(self) -> tuple[bytes, int]:
         """Write header and trailer, fsync, rename into place, fsync the directory.
@@ -159,3 +200,21 @@ def read_header(path: Path, pack_id: bytes, cipher: BlobCipher) -> list[PackEntr
     except FileNotFoundError:
         raise MissingData("pack file is missing", where) from None
     return decode_header(cipher.open(PACK_HEADER, pack_id * 2, sealed, where=where), where)
+
+
+def open_group(cipher: BlobCipher, pack_id: bytes, offset: int, sealed: bytes,
+               raw_len: int | None = None, where: str = "") -> bytes:
+    """Authenticate and decompress the GROUP blob at ``offset`` of pack ``pack_id``: the
+    plaintext of its member chunks, concatenated. Raises :class:`IntegrityError`."""
+    return cipher.open(GROUP, group_blob_id(pack_id, offset), sealed, raw_len, where)
+
+
+def member_slice(id_key: bytes, group: bytes, chunk_id: bytes, inner: int, length: int,
+                 where: str = "") -> bytes:
+    """Chunk ``chunk_id`` (``length`` bytes at ``inner``) out of an opened group, verified
+    against its id (keyed BLAKE3 under the vault's chunk-id key). Raises
+    :class:`IntegrityError` if the slice is short or is not that chunk."""
+    data = group[inner:inner + length]
+    if len(data) != length or mac(id_key, data) != chunk_id:
+        raise IntegrityError("chunk does not match its id inside its group", where)
+    return data

@@ -4,7 +4,10 @@ Opens LMDB read-only; every call uses its own short read transaction, so commits
 concurrent ``aifs collect`` become visible without reopening. Thread-safe.
 
 File reads bisect over cumulative chunk offsets (no linear scans) and keep decrypted
-chunks in a byte-bounded LRU cache. Each chunk is read with one ``pread`` from its pack.
+chunks in a byte-bounded LRU cache. Each chunk is read with one ``pread`` from its pack; a
+chunk inside a GROUP blob (vault/pack.py) costs one ``pread`` and one decompression of its
+group, which the same cache keeps for the group's other chunks, and is verified against
+its id.
 
 Memory: every index read is counted with :meth:`vault.index.Index.touched`, which keeps the
 index's memory map from making the whole index file resident in this process (listing a
@@ -24,9 +27,9 @@ from typing import Iterator
 from . import manifest as M
 from .blob import BlobCipher
 from .errors import IntegrityError, MissingData
-from .index import CHUNK_LOC, PACK_REC, U32, U64, Dictionaries, Index, IndexCrypto, generation
+from .index import PACK_REC, U32, U64, Dictionaries, Index, IndexCrypto, generation, unpack_loc
 from .model import ConversationInfo, FileEntry, VersionInfo, bytes_text
-from .pack import pack_path
+from .pack import member_slice, open_group, pack_path
 
 CACHE_BYTES = 16 << 20
 VERSION_CACHE = 4096
@@ -71,18 +74,18 @@ class VaultReader:
         self.cipher = BlobCipher(vault.keys.blob)
         self.cipher.dictionaries = Dictionaries(self.index, vault.root, self.cipher)
         self._lock = threading.Lock()
-        self._cache: OrderedDict[bytes, bytes] = OrderedDict()
+        self._cache: OrderedDict[object, bytes] = OrderedDict()  # chunk id or (pack, offset)
         self._cache_bytes = 0
         self._cache_limit = cache_bytes
         self._versions: OrderedDict[int, VersionInfo] = OrderedDict()
-        self._fds: dict[int, int] = {}
+        self._fds: dict[int, tuple[int, bytes]] = {}  # pack_no -> fd, pack id
         self._names: dict[str, str] = {}  # provider and org names, shared by every record
         self.generation = self._read_generation()
 
     def close(self) -> None:
         """Close pack files and the LMDB environment."""
         with self._lock:
-            for fd in self._fds.values():
+            for fd, _pack_id in self._fds.values():
                 os.close(fd)
             self._fds.clear()
         self.index.close()
@@ -241,11 +244,12 @@ class VaultReader:
 
     # -- data ------------------------------------------------------------------------------
 
-    def _pack_fd(self, pack_no: int) -> int:
+    def _pack_fd(self, pack_no: int) -> tuple[int, bytes]:
+        """``(open fd, pack id)`` of pack ``pack_no``."""
         with self._lock:
-            fd = self._fds.get(pack_no)
-        if fd is not None:
-            return fd
+            known = self._fds.get(pack_no)
+        if known is not None:
+            return known
         with self.index.env.begin() as txn:
             raw = txn.get(U32.pack(pack_no), db=self.index.db["packs"])
         self.index.touched()
@@ -261,36 +265,53 @@ class VaultReader:
                 os.close(fd)
                 return self._fds[pack_no]
             if len(self._fds) >= 256:
-                os.close(self._fds.pop(next(iter(self._fds))))
-            self._fds[pack_no] = fd
-        return fd
+                os.close(self._fds.pop(next(iter(self._fds)))[0])
+            self._fds[pack_no] = (fd, pack_id)
+        return fd, pack_id
+
+    def _cached(self, key) -> bytes | None:
+        with self._lock:
+            data = self._cache.get(key)
+            if data is not None:
+                self._cache.move_to_end(key)
+            return data
+
+    def _keep(self, key, data: bytes) -> None:
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = data
+                self._cache_bytes += len(data)
+                while self._cache_bytes > self._cache_limit and self._cache:
+                    _, old = self._cache.popitem(last=False)
+                    self._cache_bytes -= len(old)
 
     def chunk(self, chunk_id: bytes) -> bytes:
         """The plaintext of one chunk (cached). Raises :class:`MissingData` /
         :class:`IntegrityError` if it cannot be read back intact."""
-        with self._lock:
-            data = self._cache.get(chunk_id)
-            if data is not None:
-                self._cache.move_to_end(chunk_id)
-                return data
+        data = self._cached(chunk_id)
+        if data is not None:
+            return data
         with self.index.env.begin() as txn:
             loc = txn.get(chunk_id, db=self.index.db["chunks"])
         self.index.touched()
         where = f"chunk {chunk_id.hex()[:16]}"
         if loc is None:
             raise MissingData("chunk is not in the index", where)
-        pack_no, offset, length, raw_len, btype = CHUNK_LOC.unpack(loc)
-        sealed = os.pread(self._pack_fd(pack_no), length, offset)
-        if len(sealed) != length:
-            raise IntegrityError("pack is shorter than the index says", where)
-        data = self.cipher.open(btype, chunk_id, sealed, raw_len, where)
-        with self._lock:
-            if chunk_id not in self._cache:
-                self._cache[chunk_id] = data
-                self._cache_bytes += len(data)
-                while self._cache_bytes > self._cache_limit and self._cache:
-                    _, old = self._cache.popitem(last=False)
-                    self._cache_bytes -= len(old)
+        pack_no, offset, length, raw_len, btype, inner = unpack_loc(loc)
+        fd, pack_id = self._pack_fd(pack_no)
+        group = self._cached((pack_no, offset)) if inner >= 0 else None
+        if group is None:
+            sealed = os.pread(fd, length, offset)
+            if len(sealed) != length:
+                raise IntegrityError("pack is shorter than the index says", where)
+            if inner < 0:
+                data = self.cipher.open(btype, chunk_id, sealed, raw_len, where)
+                self._keep(chunk_id, data)
+                return data
+            group = open_group(self.cipher, pack_id, offset, sealed, where=where)
+            self._keep((pack_no, offset), group)
+        data = member_slice(self.vault.keys.chunk_id, group, chunk_id, inner, raw_len, where)
+        self._keep(chunk_id, data)
         return data
 
     def read(self, entry: FileEntry, offset: int, size: int) -> bytes:

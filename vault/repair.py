@@ -59,14 +59,14 @@ import lmdb
 import zstandard
 
 from . import manifest as M
-from .blob import DATA, DICTIONARY, MANIFEST, PACK_HEADER, BlobCipher, make_dictionary
+from .blob import DATA, DICTIONARY, GROUP, MANIFEST, PACK_HEADER, BlobCipher, make_dictionary
 from .errors import IntegrityError, VaultError
-from .index import (CHUNK_LOC, DB_NAMES, FORMAT, PACK_REC, U32, U64, IndexCrypto, MAP_SIZE,
-                    open_env)
+from .index import (CHUNK_LOC, DB_NAMES, FORMAT, MEMBER_LOC, PACK_REC, U32, U64, IndexCrypto,
+                    MAP_SIZE, open_env, pack_loc, unpack_loc)
 from .keys import mac
 from .lock import WriterLock
 from .model import text_bytes
-from .pack import PackEntry, fsync_dir, read_header
+from .pack import PackEntry, fsync_dir, member_slice, open_group, read_header
 
 log = logging.getLogger(__name__)
 
@@ -194,20 +194,36 @@ def scan(vault, verify: bool = True, extra_locations: dict[bytes, list[PackEntry
     copies: dict[bytes, list[tuple[int, PackEntry]]] = defaultdict(list)
     for i in order:
         for e in out.packs[i].entries or ():
-            if e.type != PACK_HEADER:
+            if e.type not in (PACK_HEADER, GROUP):  # a group is known by its members
                 copies[e.id].append((i, e))
 
     fds: dict[int, int] = {}
+    last_group: list = [None, None]  # (pack index, offset), plaintext or the error raised
 
     def read_copy(i: int, e: PackEntry) -> bytes:
-        out.blobs_read += 1
         fd = fds.get(i)
         if fd is None:
             if len(fds) >= 64:
                 os.close(fds.pop(next(iter(fds))))
             fd = fds[i] = os.open(out.packs[i].path, os.O_RDONLY)
-        return _open_blob(cipher, id_key, e, os.pread(fd, e.length, e.offset),
-                          f"{out.packs[i].name}: blob {e.id.hex()[:16]}")
+        where = f"{out.packs[i].name}: blob {e.id.hex()[:16]}"
+        if not e.member:
+            out.blobs_read += 1
+            return _open_blob(cipher, id_key, e, os.pread(fd, e.length, e.offset), where)
+        if last_group[0] != (i, e.offset):  # members are read in pack order: one open each
+            out.blobs_read += 1
+            sealed = os.pread(fd, e.length, e.offset)
+            try:
+                if len(sealed) != e.length:
+                    raise IntegrityError("the pack ends inside this blob", where)
+                last_group[1] = open_group(cipher, out.packs[i].pack_id, e.offset, sealed,
+                                           where=where)
+            except VaultError as err:
+                last_group[1] = err
+            last_group[0] = (i, e.offset)
+        if isinstance(last_group[1], VaultError):
+            raise IntegrityError(str(last_group[1]), where)
+        return member_slice(id_key, last_group[1], e.id, e.inner, e.raw_len, where)
 
     def first_intact(bid: bytes, use) -> None:
         why = "not read"
@@ -271,7 +287,7 @@ def _read_all(out: Scan, copies, first_intact, verify: bool, progress) -> None:
             out.lost_manifests.append((out.packs[i].name, bid, out.damaged[bid]))
     data = [bid for bid, cs in copies.items() if cs[0][1].type == DATA]
     if verify:
-        data.sort(key=lambda b: (copies[b][0][0], copies[b][0][1].offset))
+        data.sort(key=lambda b: (copies[b][0][0], copies[b][0][1].offset, copies[b][0][1].inner))
         for n, bid in enumerate(data):
             first_intact(bid, lambda _plain: None)
             if progress and n % 256 == 0:
@@ -429,8 +445,8 @@ def read_old_index(vault) -> tuple[OldIndex | None, str | None]:
                 if len(k) == 4 and len(v) == PACK_REC.size:
                     old.packs[U32.unpack(k)[0]] = PACK_REC.unpack(v)
             for k, v in items("chunks"):
-                if len(k) == 32 and len(v) == CHUNK_LOC.size:
-                    old.chunks[k] = CHUNK_LOC.unpack(v)
+                if len(k) == 32 and len(v) in (CHUNK_LOC.size, MEMBER_LOC.size):
+                    old.chunks[k] = unpack_loc(v)
             for k, v in items("convs"):
                 try:
                     old.convs[U64.unpack(k)[0]] = json.loads(crypto.open("convs", k, v))
@@ -451,9 +467,9 @@ def old_locations(old: OldIndex | None) -> dict[bytes, list[PackEntry]]:
         return {}
     ids = {no: pid for no, (pid, _size) in old.packs.items()}
     out: dict[bytes, list[PackEntry]] = defaultdict(list)
-    for cid, (no, off, length, raw_len, btype) in old.chunks.items():
+    for cid, (no, off, length, raw_len, btype, inner) in old.chunks.items():
         if no in ids:
-            out[ids[no]].append(PackEntry(btype, cid, off, length, raw_len))
+            out[ids[no]].append(PackEntry(btype, cid, off, length, raw_len, inner))
     return out
 
 
@@ -507,7 +523,7 @@ def write_index(vault, found: Scan, chosen: Plan, old: OldIndex | None, path: Pa
                 p = found.packs[i]
                 txn.put(U32.pack(n), PACK_REC.pack(p.pack_id, p.size), db=db["packs"])
             for bid, (i, e) in found.located.items():
-                txn.put(bid, CHUNK_LOC.pack(numbers[i], e.offset, e.length, e.raw_len, e.type),
+                txn.put(bid, pack_loc(numbers[i], e.offset, e.length, e.raw_len, e.type, e.inner),
                         db=db["chunks"])
             # directories, in the order the writer allocated them
             orgs: dict[bytes, int] = {}

@@ -1,10 +1,18 @@
 """The write session: stores snapshots as deduplicated, encrypted chunks and commits them.
 
 Storing one file (a job on a 2-thread pool): FastCDC chunks → chunk id = keyed BLAKE3 →
-chunks the vault lacks are zstd-compressed and AES-GCM-sealed; the file's sha256 is
-computed on the way (for ``meta.json`` and for the append shortcut). The main thread writes
-the sealed chunks to the current pack in item order and records versions; with
-:meth:`WriteSession.store_many` the files of the next items are processed meanwhile.
+consecutive chunks the vault lacks are gathered into groups of about ``GROUP_TARGET`` bytes,
+each zstd-compressed as one frame (with the vault's dictionary once it has one); the file's
+sha256 is computed on the way (for ``meta.json`` and for the append shortcut). The main
+thread encrypts each group (AES-GCM, bound to its place in the pack: vault/pack.py) as it
+writes it to the current pack, in item order, and records versions; with
+:meth:`WriteSession.store_many` the files of the next items are processed meanwhile. A group
+of one chunk is stored as a plain ``DATA`` blob.
+
+Why groups: on the benchmark corpus, zstd over 256 KiB groups is both smaller (ratio 0.242
+vs 0.251 with the same 1 MiB dictionary) and faster (≈ 1.3x) than over each 34 KB chunk
+alone, and a pack holds 30x fewer blobs. A read of one chunk decompresses its group
+(≤ ``GROUP_TARGET`` + one chunk), which vault/reader.py caches.
 
 Append shortcut: transcripts grow by appending. If the previous version of the same file
 is a prefix of the new one (checked by hashing the prefix and comparing with the stored
@@ -37,8 +45,8 @@ from . import manifest as M
 from .blob import DATA, DICTIONARY, MANIFEST, BlobCipher, make_dictionary, train_dictionary
 from .chunker import MIN_SIZE, make_chunker
 from .errors import StorageError, VaultError
-from .index import (CHUNK_LOC, PACK_REC, U32, U64, Index, IndexCrypto, generation,
-                    Dictionaries, read_blob)
+from .index import (PACK_REC, U32, U64, Index, IndexCrypto, generation, Dictionaries,
+                    pack_loc, read_blob)
 from .keys import mac
 from .lock import WriterLock
 from .model import (ConversationSnapshot, FileEntry, RawFile, SourceStamp, StoreResult,
@@ -52,7 +60,8 @@ COMMIT_INTERVAL = 5.0      # seconds: the longest a finished item waits before i
 WINDOW = 16 << 20          # bytes of a file chunked at once (bounds memory, not file size)
 READ_BLOCK = 1 << 20
 LOOKAHEAD = 8              # items whose files are being processed while one is finished
-DICT_SAMPLE_BYTES = 4 << 20  # new data seen before a vault trains its zstd dictionary
+DICT_SAMPLE_BYTES = 8 << 20  # new data seen before a vault trains its zstd dictionary
+GROUP_TARGET = 256 << 10   # raw bytes of new chunks compressed together (one GROUP blob)
 
 
 def version_name(captured_at: float, taken: Iterable[str]) -> str:
@@ -72,12 +81,24 @@ def conversation_key(provider: str, org: str, native_id: str) -> bytes:
 
 
 @dataclass
+class _Group:
+    """New chunks of one file, compressed together: ``members`` ``[(chunk id, raw_len)]`` in
+    order, ``comp``/``body`` as :meth:`vault.blob.BlobCipher.compress` returns them, and the
+    plaintexts to train the zstd dictionary on (empty once it is sampled enough)."""
+
+    members: list[tuple[bytes, int]]
+    comp: int
+    body: bytes
+    samples: list[bytes]
+
+
+@dataclass
 class _FileResult:
-    """What a file job returns: the file's entry, its new sealed chunks
-    ``(id, sealed, raw_len, plaintext sample or None)``, and the bytes it read."""
+    """What a file job returns: the file's entry, the groups of chunks the vault lacked,
+    and the bytes it read."""
 
     entry: FileEntry
-    new: list[tuple[bytes, bytes, int, bytes | None]]
+    new: list[_Group]
     read: int
 
 
@@ -377,12 +398,9 @@ class WriteSession:
         return _Prepared(snap, collector, key, stamps, jobs)
 
     def _absorb(self, new: list) -> None:
-        """Write a window's new sealed chunks now (see :meth:`_prepare`)."""
-        for cid, sealed, raw_len, sample in new:
-            if cid not in self._pending.chunks:
-                self._write_blob(DATA, cid, sealed, raw_len)
-                if sample is not None:
-                    self._sample(sample)
+        """Write a window's new groups now (see :meth:`_prepare`)."""
+        for group in new:
+            self._write_group(group)
         new.clear()
 
     def _finish(self, p: "_Prepared") -> StoreResult:
@@ -398,11 +416,8 @@ class WriteSession:
             raise error
         entries: list[FileEntry] = []
         for res in results:
-            for cid, sealed, raw_len, sample in res.new:
-                if cid not in self._pending.chunks:
-                    self._write_blob(DATA, cid, sealed, raw_len)
-                    if sample is not None:
-                        self._sample(sample)
+            for group in res.new:
+                self._write_group(group)
             entries.append(res.entry)
             read += res.read
         collector, key, stamps = p.collector, p.key, p.stamps
@@ -479,12 +494,12 @@ class WriteSession:
 
     def _file_job(self, raw: RawFile, prev: FileEntry | None, zdict, sampling: bool,
                   on_window=None) -> "_FileResult":
-        """Chunk, hash, MAC and seal one raw file (on a worker thread, or inline with
-        ``on_window``, which then receives each window's new chunks and empties the list).
+        """Chunk, hash, MAC and compress one raw file (on a worker thread, or inline with
+        ``on_window``, which then receives each window's new groups and empties the list).
 
-        Returns its entry and the sealed chunks the vault lacks, with the plaintext of the
-        first ``DICT_SAMPLE_BYTES`` of them when ``sampling`` for the zstd dictionary.
-        Raises ``OSError`` if the file cannot be read.
+        Returns its entry and the groups of chunks the vault lacks (:class:`_Group`), with
+        the plaintext of the first ``DICT_SAMPLE_BYTES`` of them when ``sampling`` for the
+        zstd dictionary. Raises ``OSError`` if the file cannot be read.
         """
         sample_budget = DICT_SAMPLE_BYTES if sampling else 0
         if raw.data is not None:
@@ -493,7 +508,20 @@ class WriteSession:
         else:
             f = open_regular(raw.path)  # a FIFO swapped in after listing must not block
             mtime_ns = raw.mtime_ns if raw.mtime_ns is not None else os.fstat(f.fileno()).st_mtime_ns
-        new: list[tuple[bytes, bytes, int, bytes | None]] = []
+        new: list[_Group] = []
+        members: list[tuple[bytes, int]] = []
+        parts: list = []
+        samples: list[bytes] = []
+        pending_bytes = 0
+        taken: set[bytes] = set()  # a chunk repeated inside this file is stored once
+
+        def close_group() -> None:
+            nonlocal members, parts, samples, pending_bytes
+            if members:
+                comp, body = self.cipher.compress(b"".join(parts), zdict)
+                new.append(_Group(members, comp, body, samples))
+                members, parts, samples, pending_bytes = [], [], [], 0
+
         with f:
             hasher, chunks, start, verified = hashlib.sha256(), [], 0, 0
             if prev is not None and prev.chunks:
@@ -522,17 +550,23 @@ class WriteSession:
                     data = c.data
                     cid = self._blob_id(data)
                     chunks.append((cid, c.length))
-                    if not self._known_chunk(cid):
-                        sample = None
+                    if cid not in taken and not self._known_chunk(cid):
+                        taken.add(cid)
                         if sample_budget > 0:
-                            sample, sample_budget = bytes(data), sample_budget - c.length
-                        new.append((cid, self.cipher.seal(DATA, cid, data, zdict=zdict), c.length,
-                                    sample))
+                            samples.append(bytes(data))
+                            sample_budget -= c.length
+                        members.append((cid, c.length))
+                        parts.append(data)
+                        pending_bytes += c.length
+                        if pending_bytes >= GROUP_TARGET:
+                            close_group()
                 size += used
                 if on_window is not None:
+                    close_group()
                     on_window(new)
                 if eof and not carry:
                     break
+            close_group()
         entry = M.make_entry(raw.name, size, hasher.digest(), mtime_ns, chunks)
         return _FileResult(entry, new, size - start + verified)
 
@@ -603,20 +637,57 @@ class WriteSession:
         zdict = make_dictionary(raw)
         dict_id = zdict.dict_id()
         bid = self._blob_id(raw)
-        self._write_blob(DICTIONARY, bid, self.cipher.seal(DICTIONARY, bid, raw, compress=False), len(raw))
+        # compressed without itself: 1 MiB of sampled text stores in about a third of that
+        self._write_blob(DICTIONARY, bid, self.cipher.seal(DICTIONARY, bid, raw), len(raw))
         self._pending.meta[b"zdict:" + U32.pack(dict_id)] = bid
         self._pending.meta[b"zdict:current"] = U32.pack(dict_id)
         self._zdict = self._dictionaries.known[dict_id] = zdict
 
     # -- packs ---------------------------------------------------------------------------
 
-    def _write_blob(self, btype: int, bid: bytes, sealed: bytes, raw_len: int) -> None:
+    def _write_group(self, group: _Group) -> None:
+        """Encrypt and write one group of new chunks (a lone chunk as a DATA blob); chunks
+        another item wrote meanwhile keep their first copy in the index."""
+        for sample in group.samples:
+            self._sample(sample)
+        if all(cid in self._pending.chunks for cid, _ in group.members):
+            return
+        if len(group.members) == 1:
+            cid, raw_len = group.members[0]
+            self._write_blob(DATA, cid, self.cipher.encrypt(DATA, cid, group.comp, group.body),
+                             raw_len)
+            return
+        try:
+            pack, pack_no = self._current_pack()
+            entries = pack.add_group(group.comp, group.body, group.members)
+        except OSError as e:
+            self._broken = True
+            raise StorageError(f"writing a pack failed: {e.strerror or e}") from e
+        for e in entries:
+            if e.id not in self._pending.chunks:
+                self._pending.chunks[e.id] = (pack_no, e.offset, e.length, e.raw_len, DATA, e.inner)
+        self.bytes_stored += entries[0].length
+        self._pack_filled()
+
+    def _current_pack(self) -> tuple[PackWriter, int]:
         if self._broken:
             raise StorageError("an earlier write to the vault failed; this session stopped")
+        if self._pack is None:
+            self._pack = PackWriter(self.vault.root, self.cipher)
+            self._pack_no = self._serial("pack")
+        return self._pack, self._pack_no
+
+    def _pack_filled(self) -> None:
+        if self._pack.size >= TARGET_SIZE:
+            try:
+                self._finish_pack()
+            except OSError as e:
+                self._broken = True
+                raise StorageError(f"writing a pack failed: {e.strerror or e}") from e
+
+    def _write_blob(self, btype: int, bid: bytes, sealed: bytes, raw_len: int) -> None:
         try:
-            if self._pack is None:
-                self._pack = PackWriter(self.vault.root, self.cipher)
-                self._pack_no = self._serial("pack")
+            self._current_pack()
             entry = self._pack.add(btype, bid, sealed, raw_len)
             self._pending.chunks[bid] = (self._pack_no, entry.offset, entry.length, raw_len, btype)
             self.bytes_stored += len(sealed)
@@ -663,7 +734,7 @@ class WriteSession:
             for no, (pid, size) in p.packs.items():
                 txn.put(U32.pack(no), PACK_REC.pack(pid, size), db=db["packs"])
             for cid, loc in p.chunks.items():
-                txn.put(cid, CHUNK_LOC.pack(*loc), db=db["chunks"])
+                txn.put(cid, pack_loc(*loc), db=db["chunks"])
             for k, v in p.dirs.items():
                 txn.put(k, seal("dirs", k, v), db=db["dirs"])
             for k, v in p.dir_names.items():

@@ -104,6 +104,11 @@ class Blob:
     offset: int
     length: int
     dict_compressed: bool
+    members: list[bytes] = field(default_factory=list)  # a group's chunk ids
+
+    def chunk_ids(self) -> list[bytes]:
+        """The chunk ids a damaged byte in this blob makes unreadable."""
+        return self.members if self.type == 5 else [self.id]
 
 
 @dataclass
@@ -160,7 +165,11 @@ def vault_map(vault) -> VaultMap:
             hlen = struct.unpack_from("<I", data, len(data) - TRAILER)[0]
             entries = read_header(path, bytes.fromhex(path.name), reader.cipher)
             blobs = [Blob(e.type, e.id, e.offset, e.length, data[e.offset + 1] == COMP_ZSTD_DICT)
-                     for e in sorted(entries, key=lambda e: e.offset)]
+                     for e in sorted(entries, key=lambda e: e.offset) if not e.member]
+            by_offset = {b.offset: b for b in blobs}
+            for e in entries:
+                if e.member:
+                    by_offset[e.offset].members.append(e.id)
             packs.append(PackMap(path, path.name, len(data), len(data) - TRAILER - hlen, hlen, blobs))
         m = VaultMap(packs)
         users: dict[bytes, set[str]] = defaultdict(set)
@@ -192,8 +201,9 @@ def expected(m: VaultMap, pack: PackMap, offset: int) -> tuple[set[str], set[str
         hit = [x for p in m.packs for x in p.blobs if x.dict_compressed]
     else:
         hit = [b]
-    versions = {m.manifest_of[x.id] for x in hit if x.id in m.manifest_of}
-    files = {f for x in hit for f in m.users.get(x.id, ())}
+    ids = [i for x in hit for i in x.chunk_ids()]
+    versions = {m.manifest_of[i] for i in ids if i in m.manifest_of}
+    files = {f for i in ids for f in m.users.get(i, ())}
     files = {f for f in files if not any(f.startswith(v + "/") for v in versions)}
     return files, versions
 
@@ -267,7 +277,7 @@ def pack_offsets(m: VaultMap, rng: random.Random, per_class: int) -> list[tuple[
 
 
 def _kind(t: int) -> str:
-    return {1: "data", 2: "manifest", 4: "dictionary"}.get(t, str(t))
+    return {1: "data", 2: "manifest", 4: "dictionary", 5: "group"}.get(t, str(t))
 
 
 # -- LMDB trials -------------------------------------------------------------------------------------

@@ -97,13 +97,14 @@ def test_a_flipped_byte_anywhere_in_a_pack_is_found_and_named(generated):
     vault, m, _sources = generated
     assert len(m.packs) >= 8
     kinds = Counter(b.type for p in m.packs for b in p.blobs)
-    assert kinds[1] and kinds[2] and kinds[4] == 1  # data, manifests and one dictionary
+    # lone data chunks, groups of chunks, manifests and one dictionary
+    assert kinds[1] and kinds[5] and kinds[2] and kinds[4] == 1
     rng = random.Random(20240505)
     trials = [H.pack_trial(vault, m, p, off, rng.randrange(1, 256), cls,
                            quick=cls in HEADER_CLASSES or "manifest" in cls)
               for p, off, cls in H.pack_offsets(m, rng, per_class=10)]
     by_class = Counter(t.cls for t in trials)
-    assert len(by_class) == 9 and len(trials) == 90, by_class
+    assert len(by_class) == 10 and len(trials) == 100, by_class
     missed = [t for t in trials if not t.detected]
     assert not missed, f"{len(missed)}/{len(trials)} flips not found: {missed[:3]}"
     assert all(t.named_pack for t in trials), [t for t in trials if not t.named_pack][:3]
@@ -118,7 +119,7 @@ def test_cli_names_the_pack_and_the_affected_files(collected, tmp_path):
     env, path = _copy(collected, tmp_path)
     m = H.vault_map(_open(path))
     pack = m.packs[0]
-    data = [b for b in pack.blobs if b.type == 1 and b.id in m.users]
+    data = [b for b in pack.blobs if b.type in (1, 5) and set(b.chunk_ids()) & m.users.keys()]
     blob = random.Random(3).choice(data)
     files, _versions = H.expected(m, pack, blob.offset + 40)
     assert files
@@ -313,10 +314,10 @@ def test_repair_drops_versions_whose_chunks_are_lost(generated, tmp_path):
     # a pack holding a manifest and chunks of versions whose manifests are elsewhere
     def elsewhere(p):
         here = {m.manifest_of[b.id] for b in p.blobs if b.id in m.manifest_of}
-        return {m.version_of[f] for b in p.blobs for f in m.users.get(b.id, ())} - here
+        return {m.version_of[f] for b in p.blobs for i in b.chunk_ids() for f in m.users.get(i, ())} - here
     pack = next(p for p in m.packs if any(b.type == 2 for b in p.blobs) and elsewhere(p))
     lost_versions = {m.manifest_of[b.id] for b in pack.blobs if b.id in m.manifest_of}
-    lost_versions |= {m.version_of[f] for b in pack.blobs for f in m.users.get(b.id, ())}
+    lost_versions |= {m.version_of[f] for b in pack.blobs for i in b.chunk_ids() for f in m.users.get(i, ())}
     os.unlink(vault.root / pack.path.relative_to(src.root))
     shutil.rmtree(vault.root / "index")
     from vault.repair import repair
@@ -342,7 +343,7 @@ def test_repair_names_lost_versions_the_old_index_knew(generated, tmp_path):
     vault = _open_gen(tmp_path / "vault")
     pack = next(p for p in m.packs if any(b.type == 2 for b in p.blobs))
     lost = {m.manifest_of[b.id] for b in pack.blobs if b.id in m.manifest_of}
-    lost |= {m.version_of[f] for b in pack.blobs for f in m.users.get(b.id, ())}
+    lost |= {m.version_of[f] for b in pack.blobs for i in b.chunk_ids() for f in m.users.get(i, ())}
     os.unlink(vault.root / pack.path.relative_to(src.root))
     from vault.repair import repair
     report = repair(vault)
@@ -461,7 +462,8 @@ def test_mount_gives_eio_for_damaged_files_only(tmp_path, mounts):
     second = next(p for p in m.packs if any(m.manifest_of.get(b.id) == newest for b in p.blobs))
     first = next(p for p in m.packs if p is not second)
     # damage: one byte of a data chunk in the first pack; the second pack is lost
-    data = sorted((b for b in first.blobs if b.type == 1 and b.id in m.users), key=lambda b: b.offset)
+    data = sorted((b for b in first.blobs if b.type in (1, 5) and set(b.chunk_ids()) & m.users.keys()),
+                  key=lambda b: b.offset)
     blob = data[len(data) // 2]
     eio_files, eio_versions = H.expected(m, first, blob.offset + 20)
     for b in second.blobs:
