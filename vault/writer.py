@@ -283,16 +283,25 @@ class WriteSession:
         prefix = self._source_prefix(collector)
         seen = {self._source_key(collector, k) for k in seen_keys}
         gone: list[tuple[bytes, int]] = []
+        # conversations a present item still stores into: a gone record naming one of them
+        # (a stale or damaged key) is dropped without flagging anything
+        alive = {U64.unpack(v[32:40])[0] for v in self._pending.sources.values() if len(v) == 40}
         with self.index.env.begin() as txn:
             cur = txn.cursor(db=self.index.db["sources"])
             if cur.set_range(prefix):
                 for k, v in cur:
                     if not k.startswith(prefix):
                         break
-                    if bytes(k) not in seen and bytes(k) not in self._pending.sources:
-                        gone.append((bytes(k), U64.unpack(v[32:40])[0]))
+                    serial = U64.unpack(v[32:40])[0] if len(v) == 40 else 0
+                    if bytes(k) in seen or bytes(k) in self._pending.sources:
+                        alive.add(serial)
+                    else:
+                        gone.append((bytes(k), serial))
         flagged = 0
         for k, serial in gone:
+            if serial in alive:
+                self._pending.drop_sources.add(k)
+                continue
             record = self._conv_record(serial) if serial else None
             if (not_after is not None and record is not None
                     and (record.get("updated_at") or 0) > not_after):
@@ -733,8 +742,10 @@ class WriteSession:
         with self.index.env.begin(write=True) as txn:
             for no, (pid, size) in p.packs.items():
                 txn.put(U32.pack(no), PACK_REC.pack(pid, size), db=db["packs"])
+            touched = self.index.touched  # the puts read pages all over a large index
             for cid, loc in p.chunks.items():
                 txn.put(cid, pack_loc(*loc), db=db["chunks"])
+                touched()
             for k, v in p.dirs.items():
                 txn.put(k, seal("dirs", k, v), db=db["dirs"])
             for k, v in p.dir_names.items():
@@ -749,6 +760,7 @@ class WriteSession:
             for serial, rec in p.convs.items():
                 k = U64.pack(serial)
                 txn.put(k, seal("convs", k, json.dumps(rec).encode()), db=db["convs"])
+                touched(3)  # and its conv_ids, conv_dir, versions and sources puts
             for k in p.drop_sources:
                 txn.delete(k, db=db["sources"])
             for k, v in p.sources.items():

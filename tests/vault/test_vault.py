@@ -206,6 +206,38 @@ def test_mark_deleted_upstream_and_revival(new_vault):
         assert rd.conversations()[0].deleted_upstream_at is None
 
 
+def test_a_damaged_source_key_does_not_flag_a_present_conversation(new_vault):
+    """A source record whose key was damaged (or left stale) names a conversation that a
+    present item still stores into: it is dropped, and nothing is flagged deleted."""
+    import lmdb
+
+    from vault import SourceStamp
+    vault, _ = new_vault
+    stamp = (SourceStamp("/src/d.jsonl", 1, 2, 3, 4),)
+    with vault.writer() as w:
+        w.store(snap("d", [RawFile("d.jsonl", data=b"x\n")]), collector="claude-code", key="d",
+                stamps=stamp)
+        w.store(snap("e", [RawFile("e.jsonl", data=b"y\n")]), collector="claude-code", key="e",
+                stamps=stamp)
+    env = lmdb.open(str(vault.root / "index"), max_dbs=16)
+    with env.begin(write=True) as txn:
+        db = env.open_db(b"sources", txn=txn)
+        key, value = next(iter(txn.cursor(db=db)))
+        txn.put(key[:-1] + bytes([key[-1] ^ 0x40]), value, db=db)  # a damaged copy of a key
+        count = txn.stat(db)["entries"]
+    env.close()
+    assert count == 3
+    with vault.writer() as w:
+        assert w.mark_missing_sources("claude-code", ["d", "e"]) == 0
+    with vault.reader() as rd:
+        assert all(c.deleted_upstream_at is None for c in rd.conversations())
+    with vault.writer() as w:  # the damaged copy was dropped; a really gone item is flagged
+        assert w.mark_missing_sources("claude-code", ["d"]) == 1
+    with vault.reader() as rd:
+        flagged = {c.native_id for c in rd.conversations() if c.deleted_upstream_at}
+    assert flagged == {"e"}
+
+
 def test_large_files_are_chunked_window_by_window(new_vault, tmp_path, monkeypatch):
     """Files larger than the chunking window are stored with bounded memory (written per
     window), and chunk boundaries do not depend on the window: same ids as a small-window run."""
