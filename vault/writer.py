@@ -57,6 +57,7 @@ from .sourcefile import open_regular
 log = logging.getLogger(__name__)
 
 COMMIT_INTERVAL = 5.0      # seconds: the longest a finished item waits before it is committed
+COMMIT_PACKS = 8           # finished packs that make a commit due sooner (~100 MB of work)
 WINDOW = 16 << 20          # bytes of a file chunked at once (bounds memory, not file size)
 READ_BLOCK = 1 << 20
 LOOKAHEAD = 8              # items whose files are being processed while one is finished
@@ -735,7 +736,11 @@ class WriteSession:
 
     def _maybe_commit(self) -> None:
         self._adopt_dictionary()
-        if self._finished_packs or time.monotonic() - self._last_commit >= COMMIT_INTERVAL:
+        # Not after every pack: each commit rewrites most index pages it touches, and LMDB
+        # cannot reuse them at once (first collect of the 300 MB corpus: 7 commits left a
+        # 4.1 MB index file for 2.2 MB of records).
+        if (self._finished_packs >= COMMIT_PACKS
+                or time.monotonic() - self._last_commit >= COMMIT_INTERVAL):
             self.commit()
 
     def commit(self) -> None:
