@@ -173,12 +173,18 @@ class Index:
                     raise IntegrityError("the index directory is missing", os.fspath(path))
                 env = open_env(path, readonly=False)
                 dbs = {}
-                with env.begin(write=True) as txn:
-                    for name in DB_NAMES:
-                        dbs[name] = env.open_db(name.encode(), txn=txn, create=not readonly)
-                    if not readonly and txn.get(b"format", db=dbs["meta"]) is None:
-                        txn.put(b"format", U32.pack(FORMAT), db=dbs["meta"])
-                        txn.put(b"generation", U64.pack(0), db=dbs["meta"])
+                try:
+                    with env.begin(write=True) as txn:
+                        for name in DB_NAMES:
+                            dbs[name] = env.open_db(name.encode(), txn=txn, create=not readonly)
+                        if not readonly and txn.get(b"format", db=dbs["meta"]) is None:
+                            txn.put(b"format", U32.pack(FORMAT), db=dbs["meta"])
+                            txn.put(b"generation", U64.pack(0), db=dbs["meta"])
+                except lmdb.Error as e:
+                    env.close()
+                    raise IntegrityError(f"the index is damaged ({type(e).__name__}); "
+                                         "`aifs check --repair` rebuilds it from the packs",
+                                         os.fspath(path)) from None
                 opened = (env, dbs, 0, MapTrimmer(os.path.realpath(path / "data.mdb")))
             env, dbs, refs, trimmer = opened
             _OPEN[self._key] = (env, dbs, refs + 1, trimmer)

@@ -258,6 +258,10 @@ def test_repair_rebuilds_the_index_from_the_packs(collected, tmp_path, damage):
         for page in range(2, len(raw) // 4096):
             raw[page * 4096 + 10] ^= 0xFF
         (index / "data.mdb").write_bytes(bytes(raw))
+        for args in (("ls",), ("collect", "--home", str(collected["home"]))):
+            res = run_aifs(env, *args)  # refused with the way out, never a traceback
+            _no_traceback(res)
+            assert res.returncode == 7 and "aifs check --repair" in res.stderr, res.stderr
     else:
         shutil.rmtree(index)
     assert run_aifs(env, "check").returncode == 1
