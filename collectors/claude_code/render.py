@@ -24,7 +24,8 @@ from collections import deque
 from typing import Any, Callable, Iterator, Mapping
 
 from .. import markdown as md
-from ..jsonl import BadLine, JsonLine, iter_jsonl, read_jsonl
+from ..jsonl import BadLine, JsonLine, read_jsonl
+from ..jsonl_fast import parse_jsonl
 from ..timestamps import format_time, parse_iso
 from .transcript import (
     Entry,
@@ -46,6 +47,7 @@ COLLAPSE_CHARS = 3000
 ATTACHMENT_LIMIT = 64 * 1024
 TOOL_RESULT_FILE_LIMIT = 256 * 1024
 
+_CONVERSATIONAL = ("user", "assistant")
 _NOTE_TYPES_SHOWN = {
     "permission-mode": ("permissionMode",),
     "mode": ("mode",),
@@ -66,7 +68,7 @@ def render_session(files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
     main_names = _main_transcripts(files, meta)
     main_name = main_names[0] if main_names else None
     data = files.get(main_name, b"") if main_name else b""
-    items = list(iter_jsonl(data))
+    items = parse_jsonl(data)
     scanner = SessionScanner()
     for item in items:
         scanner.feed(item)
@@ -94,7 +96,7 @@ def render_session(files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
 
 
 def _tree(data: bytes) -> Transcript:
-    return build_tree(iter_jsonl(data))
+    return build_tree(parse_jsonl(data))
 
 
 def _main_transcripts(files: Mapping[str, bytes], meta: Mapping[str, Any]) -> list[str]:
@@ -260,9 +262,11 @@ class _Renderer:
 
     def _group(self, group: list[Entry], file: str | None) -> None:
         first = group[0]
+        done = self.done
         for entry in group:
-            self.done.add(id(entry))
-        self._link_marker(first)
+            done.add(id(entry))
+        if first.link != "parent" or first.missing_parent:
+            self._link_marker(first)
         kind = first.kind
         if kind == "assistant":
             self._assistant(group)
@@ -273,8 +277,9 @@ class _Renderer:
             for entry in group:
                 self.doc.extend(_record(entry.rec, entry.line))
         for entry in group:
-            for item in entry.notes:
-                self.doc.add(self._note(item, file))
+            if entry.notes:
+                for item in entry.notes:
+                    self.doc.add(self._note(item, file))
 
     def _link_marker(self, entry: Entry) -> None:
         if entry.link == "logical":
@@ -302,28 +307,47 @@ class _Renderer:
             parts.append(model)
         parts.extend(_time_and_flags(first))
         self.doc.heading(3, " · ".join(parts))
-        seen: set[str] = set()
+        contents: list[tuple[Entry, list[Any] | None]] = []
+        blocks = 0
         for entry in group:
             msg = message_of(entry.rec)
             content = msg.get("content") if msg else entry.rec.get("message")
             if isinstance(content, str):
                 content = [{"type": "text", "text": content}]
-            if not isinstance(content, list):
+            if isinstance(content, list):
+                blocks += len(content)
+                contents.append((entry, content))
+            else:
+                contents.append((entry, None))
+        # A block already shown (same JSON) is not shown again; one block cannot repeat.
+        shown = (
+            _ShownBlocks(all(_shallow(c) for _, c in contents if c is not None))
+            if blocks > 1
+            else None
+        )
+        for entry, content in contents:
+            if content is None:
                 continue
             for block in content:
-                key = md.json_text(block, indent=None)
-                if key in seen:
+                if shown is not None and shown.seen(block):
                     continue
-                seen.add(key)
                 self.doc.extend(_block(block))
-            self.doc.extend(_record_flags(entry.rec))
+            rec = entry.rec
+            if (
+                "isApiErrorMessage" in rec
+                or "apiErrorStatus" in rec
+                or "isAbortedMidStream" in rec
+            ):
+                self.doc.extend(_record_flags(rec))
 
     def _user(self, entry: Entry) -> None:
         rec = entry.rec
         blocks = content_blocks(rec)
-        only_results = bool(blocks) and all(
-            isinstance(b, dict) and b.get("type") == "tool_result" for b in blocks
-        )
+        only_results = bool(blocks)
+        for b in blocks:
+            if not (isinstance(b, dict) and b.get("type") == "tool_result"):
+                only_results = False
+                break
         if rec.get("isCompactSummary") is True:
             label = "Compaction summary"
         elif only_results:
@@ -364,6 +388,69 @@ class _Renderer:
 
 
 # ---------------------------------------------------------------------------------------
+# Blocks repeated across the lines of one assistant message
+
+_SHALLOW_DEPTH = 64
+
+
+class _ShownBlocks:
+    """Which content blocks of one message were shown: a block is shown once, compared by
+    its compact JSON text. That text is made only for blocks that could equal an earlier one
+    (same type, length and ``type`` field: equal JSON text implies these). ``shallow`` must
+    say that no block nests deeper than ``_SHALLOW_DEPTH`` (a deeper one may not encode, and
+    then its stand-in text could equal any other's): otherwise every block's text is made."""
+
+    def __init__(self, shallow: bool) -> None:
+        self._shallow = shallow
+        self._keys: set[str] = set()
+        self._by_sig: dict[tuple[Any, ...], list[list[Any]]] = {}
+
+    def seen(self, block: Any) -> bool:
+        """True if ``block`` equals one shown before; else remember it as shown."""
+        if not self._shallow:
+            key = md.json_text(block, indent=None)
+            if key in self._keys:
+                return True
+            self._keys.add(key)
+            return False
+        if isinstance(block, dict):
+            kind = block.get("type")
+            sig: tuple[Any, ...] = (dict, len(block), kind if isinstance(kind, str) else None)
+        elif isinstance(block, (str, list)):
+            sig = (type(block), len(block))
+        else:
+            sig = (type(block),)
+        same = self._by_sig.get(sig)
+        if same is None:
+            self._by_sig[sig] = [[block, None]]
+            return False
+        key = md.json_text(block, indent=None)
+        for earlier in same:
+            if earlier[1] is None:
+                earlier[1] = md.json_text(earlier[0], indent=None)
+            if earlier[1] == key:
+                return True
+        same.append([block, key])
+        return False
+
+
+def _shallow(value: Any, budget: int = _SHALLOW_DEPTH) -> bool:
+    """True if ``value`` nests lists and objects at most ``budget`` deep."""
+    if isinstance(value, dict):
+        items: Any = value.values()
+    elif isinstance(value, list):
+        items = value
+    else:
+        return True
+    if budget <= 0:
+        return False
+    for item in items:
+        if isinstance(item, (dict, list)) and not _shallow(item, budget - 1):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------
 # Tree helpers
 
 
@@ -384,10 +471,13 @@ def _target(start: Entry) -> Entry:
     order, else its last entry."""
     best: Entry | None = None
     last = start
-    for node in _subtree(start):
+    stack = [start]  # _subtree(start), inline: this visits every entry of a thread
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
         if node.line > last.line:
             last = node
-        if node.conversational and (best is None or node.line > best.line):
+        if node.kind in _CONVERSATIONAL and (best is None or node.line > best.line):
             best = node
     return best or last
 
@@ -397,11 +487,10 @@ def _is_compact_boundary(rec: dict[str, Any]) -> bool:
 
 
 def _time_and_flags(entry: Entry) -> list[str]:
-    out: list[str] = []
-    ts = parse_iso(entry.rec.get("timestamp"))
-    if ts is not None:
-        out.append(format_time(ts))
-    if entry.rec.get("isSidechain") is True:
+    rec = entry.rec
+    ts = parse_iso(rec.get("timestamp"))
+    out = [] if ts is None else [format_time(ts)]
+    if rec.get("isSidechain") is True:
         out.append("sidechain")
     out.append(f"line {entry.line}")
     return out
@@ -430,10 +519,10 @@ def _block(block: Any) -> list[str]:
     kind = block.get("type")
     if kind == "text":
         text = block.get("text")
-        return [md.text_block(text)] if isinstance(text, str) and text.strip() else []
+        return [md.text_block(text)] if isinstance(text, str) and _has_text(text) else []
     if kind == "thinking":
         text = block.get("thinking")
-        if not isinstance(text, str) or not text.strip():
+        if not isinstance(text, str) or not _has_text(text):
             return [md.note("(thinking, no text recorded)")]
         return [md.details("Thinking", md.text_block(text))]
     if kind == "redacted_thinking":
@@ -457,6 +546,16 @@ def _block(block: Any) -> list[str]:
         md.note(f"⚠ unknown content block {label!r}"),
         md.details(f"{label} block", md.json_block(block, limit=ATTACHMENT_LIMIT)),
     ]
+
+
+def _has_text(text: str) -> bool:
+    """``bool(text.strip())`` without copying ``text``."""
+    return bool(text) and not text.isspace()
+
+
+def _utf8_size(text: str) -> int:
+    """``len(text.encode("utf-8", "replace"))``, without encoding ASCII text."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "replace"))
 
 
 def _tool_use(block: dict[str, Any]) -> list[str]:
@@ -504,7 +603,7 @@ def _tool_result(block: dict[str, Any]) -> list[str]:
     head = f"**{label}**" + (
         f" for {md.code_span(ident)}" if isinstance(ident, str) and ident else ""
     )
-    if not text.strip():
+    if not _has_text(text):
         return [head + " _(empty)_"]
     lines = text.count("\n") + 1
     body = md.fence(text)
@@ -512,7 +611,7 @@ def _tool_result(block: dict[str, Any]) -> list[str]:
         return [
             head,
             md.details(
-                f"{label} ({lines} lines, {md.human_bytes(len(text.encode('utf-8', 'replace')))})",
+                f"{label} ({lines} lines, {md.human_bytes(_utf8_size(text))})",
                 body,
             ),
         ]
@@ -580,7 +679,7 @@ def _record(rec: dict[str, Any], line: int) -> list[str]:
         op = rec.get("operation")
         content = rec.get("content")
         out = [md.note(f"queued input: {op if isinstance(op, str) else '?'}")]
-        if isinstance(content, str) and content.strip():
+        if isinstance(content, str) and _has_text(content):
             out.append(md.text_block(content))
         return out
     if kind == "worktree-state":
@@ -599,7 +698,7 @@ def _record(rec: dict[str, Any], line: int) -> list[str]:
         output = rec.get("output", rec.get("content"))
         out.append(md.fence(output if isinstance(output, str) else md.json_text(output)))
         return out
-    if kind in _NOTE_TYPES_SHOWN:
+    if isinstance(kind, str) and kind in _NOTE_TYPES_SHOWN:
         fields = _NOTE_TYPES_SHOWN[kind]
         shown = ", ".join(
             f"{k}={rec[k]}" for k in fields if k in rec and not isinstance(rec[k], (dict, list))
@@ -621,7 +720,7 @@ def _system(rec: dict[str, Any]) -> list[str]:
         return ["---", f"**Context compacted**{' (' + ', '.join(bits) + ')' if bits else ''}"]
     out = [md.note(f"System{' · ' + subtype if subtype else ''}")]
     content = rec.get("content")
-    if isinstance(content, str) and content.strip():
+    if isinstance(content, str) and _has_text(content):
         out.append(md.text_block(content))
     error = rec.get("error")
     if isinstance(error, dict):
@@ -644,7 +743,7 @@ def _attachment(rec: dict[str, Any]) -> list[str]:
     kind = att.get("type") if isinstance(att.get("type"), str) else "?"
     out = [md.note(f"Attachment · {kind}")]
     prompt = att.get("prompt")
-    if isinstance(prompt, str) and prompt.strip():
+    if isinstance(prompt, str) and _has_text(prompt):
         out.append(md.text_block(prompt))
     elif isinstance(prompt, list):
         for block in prompt:

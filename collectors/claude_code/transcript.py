@@ -185,53 +185,62 @@ class SessionScanner:
                 info.bad.append(item)
             return
         rec = item.value
+        get = rec.get
         info.records += 1
-        kind = rec.get("type")
-        ts = parse_iso(rec.get("timestamp"))
+        kind = get("type")
+        ts = parse_iso(get("timestamp"))
         if ts is not None:
             if info.created_at is None or ts < info.created_at:
                 info.created_at = ts
             if info.updated_at is None or ts > info.updated_at:
                 info.updated_at = ts
-        uuid = nonempty_str(rec.get("uuid"))
-        if uuid is not None:
-            self._uuid_line[uuid] = item.number
-        sid = nonempty_str(rec.get("sessionId"))
-        if sid is not None:
-            if sid not in self._sid_before_own:
-                self._sid_before_own[sid] = self._last_sid
-                info.session_ids.append(sid)
-            self._last_sid = sid
-        agent = nonempty_str(rec.get("agentId"))
-        if agent is not None and agent not in info.agent_ids:
-            info.agent_ids.append(agent)
+        # Non-empty strings only (what nonempty_str keeps), inline: this runs for every line.
+        value = get("uuid")
+        if value and isinstance(value, str):
+            self._uuid_line[value] = item.number
+        value = get("sessionId")
+        if value and isinstance(value, str):
+            if value not in self._sid_before_own:
+                self._sid_before_own[value] = self._last_sid
+                info.session_ids.append(value)
+            self._last_sid = value
+        value = get("agentId")
+        if value and isinstance(value, str) and value not in info.agent_ids:
+            info.agent_ids.append(value)
         if info.cwd is None:
-            info.cwd = nonempty_str(rec.get("cwd"))
-        info.git_branch = nonempty_str(rec.get("gitBranch")) or info.git_branch
-        info.version = nonempty_str(rec.get("version")) or info.version
-        logical = nonempty_str(rec.get("logicalParentUuid"))
-        if logical is not None:
-            self._logical.append(logical)
-        if kind == "custom-title":
-            self._custom = nonempty_str(rec.get("customTitle")) or self._custom
-        elif kind == "ai-title":
-            self._named = nonempty_str(rec.get("aiTitle")) or self._named
-        elif kind == "agent-name":
-            self._named = nonempty_str(rec.get("agentName")) or self._named
-        elif kind == "summary":
-            text = nonempty_str(rec.get("summary"))
-            if text is not None:
-                self._summaries.append((nonempty_str(rec.get("leafUuid")), text))
-        elif kind == "assistant":
+            info.cwd = nonempty_str(get("cwd"))
+        value = get("gitBranch")
+        if value and isinstance(value, str):
+            info.git_branch = value
+        value = get("version")
+        if value and isinstance(value, str):
+            info.version = value
+        value = get("logicalParentUuid")
+        if value and isinstance(value, str):
+            self._logical.append(value)
+        if kind == "assistant":
             model = nonempty_str(message_of(rec).get("model"))
             if model is not None and model != "<synthetic>" and model not in info.models:
                 info.models.append(model)
-        elif kind == "user" and self._prompt is None and is_real_prompt(rec):
-            title = title_from_text(prompt_text(rec)) or None
-            if rec.get("isSidechain") is not True:
-                self._prompt = title
-            elif self._side_prompt is None:
-                self._side_prompt = title
+        elif kind == "user":
+            if self._prompt is None:
+                text = real_prompt_text(rec)
+                if text is not None:
+                    title = title_from_text(text) or None
+                    if get("isSidechain") is not True:
+                        self._prompt = title
+                    elif self._side_prompt is None:
+                        self._side_prompt = title
+        elif kind == "custom-title":
+            self._custom = nonempty_str(get("customTitle")) or self._custom
+        elif kind == "ai-title":
+            self._named = nonempty_str(get("aiTitle")) or self._named
+        elif kind == "agent-name":
+            self._named = nonempty_str(get("agentName")) or self._named
+        elif kind == "summary":
+            text = nonempty_str(get("summary"))
+            if text is not None:
+                self._summaries.append((nonempty_str(get("leafUuid")), text))
 
     def finish(self, own_id: str | None = None) -> SessionInfo:
         """The metadata. ``own_id`` is the file's session id (its name), for ``continued_from``."""
@@ -264,7 +273,6 @@ class SessionScanner:
 # The message tree
 
 
-@dataclass(eq=False)
 class Entry:
     """One conversation record (it has a ``uuid``) placed in the tree.
 
@@ -274,24 +282,49 @@ class Entry:
     ``missing_parent`` names a ``parentUuid``/``logicalParentUuid`` not found in the file.
     ``notes`` are the records without ``uuid`` and the bad lines that followed it in the file.
     ``side`` is True for records of a sidechain (subagent) tree. ``synthetic`` marks a
-    message line that had no ``uuid`` (its ``uuid`` here is ``"(line N)"``).
+    message line that had no ``uuid`` (its ``uuid`` here is ``"(line N)"``). ``kind`` is the
+    record's ``type`` (``""`` if not a string). Compared by identity.
+
+    A plain class with slots (not a dataclass): a transcript makes one per record, and this
+    constructor is several times cheaper.
     """
 
-    line: int
-    rec: dict[str, Any]
-    uuid: str
-    synthetic: bool = False
-    parent: Entry | None = None
-    link: str = "root"
-    missing_parent: str | None = None
-    side: bool = False
-    children: list[Entry] = field(default_factory=list)
-    notes: list[JsonLine | BadLine] = field(default_factory=list)
+    __slots__ = (
+        "line", "rec", "uuid", "synthetic", "parent", "link", "missing_parent", "side",
+        "children", "notes", "kind",
+    )  # fmt: skip
 
-    @property
-    def kind(self) -> str:
-        kind = self.rec.get("type")
-        return kind if isinstance(kind, str) else ""
+    def __init__(
+        self,
+        line: int,
+        rec: dict[str, Any],
+        uuid: str,
+        synthetic: bool = False,
+        parent: Entry | None = None,
+        link: str = "root",
+        missing_parent: str | None = None,
+        side: bool = False,
+        children: list[Entry] | None = None,
+        notes: list[JsonLine | BadLine] | None = None,
+    ) -> None:
+        self.line = line
+        self.rec = rec
+        self.uuid = uuid
+        self.synthetic = synthetic
+        self.parent = parent
+        self.link = link
+        self.missing_parent = missing_parent
+        self.side = side
+        self.children: list[Entry] = [] if children is None else children
+        self.notes: list[JsonLine | BadLine] = [] if notes is None else notes
+        kind = rec.get("type")
+        self.kind: str = kind if isinstance(kind, str) else ""
+
+    def __repr__(self) -> str:
+        return (
+            f"Entry(line={self.line}, uuid={self.uuid!r}, kind={self.kind!r}, "
+            f"link={self.link!r})"
+        )
 
     @property
     def conversational(self) -> bool:
@@ -347,7 +380,9 @@ def build_tree(items: Iterable[JsonLine | BadLine]) -> Transcript:
             (last.notes if last is not None else preamble).append(item)
             continue
         rec = item.value
-        uuid = nonempty_str(rec.get("uuid"))
+        uuid = rec.get("uuid")
+        if not (uuid and isinstance(uuid, str)):  # what nonempty_str keeps, inline
+            uuid = None
         synthetic = False
         if uuid is None and rec.get("type") in _CONVERSATIONAL:
             # A message line without uuid (hand-written or very old files): keep it in the

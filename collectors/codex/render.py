@@ -18,7 +18,8 @@ from collections import Counter
 from typing import Any, Mapping
 
 from .. import markdown as md
-from ..jsonl import BadLine, JsonLine, iter_jsonl
+from ..jsonl import BadLine, JsonLine
+from ..jsonl_fast import parse_jsonl
 from ..timestamps import format_time, parse_iso
 from .rollout import RolloutInfo, RolloutScanner, is_preamble, message_text, normalize
 
@@ -68,7 +69,7 @@ def render_rollout(files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
     doc = md.Document()
     names = sorted(n for n in files if n.endswith(".jsonl"))
     data = files[names[0]] if names else b""
-    items = list(iter_jsonl(data))
+    items = parse_jsonl(data)
     scanner = RolloutScanner()
     for item in items:
         scanner.feed(item)
@@ -79,7 +80,7 @@ def render_rollout(files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
     _Renderer(doc, items).run()
     for extra in names[1:]:
         doc.heading(2, f"Rollout {extra}")
-        _Renderer(doc, list(iter_jsonl(files[extra]))).run()
+        _Renderer(doc, parse_jsonl(files[extra])).run()
     return doc.render()
 
 
@@ -138,6 +139,8 @@ class _Renderer:
                 continue
             ptype = payload.get("type")
             call_id = payload.get("call_id")
+            if not isinstance(ptype, (str, type(None))):
+                continue  # an odd "type" (a list, an object …): shown as an unknown item
             if ptype in _OUTPUT_TYPES and isinstance(call_id, str):
                 self.outputs.setdefault(call_id, []).append(index)
             elif ptype in _CALL_TYPES and isinstance(call_id, str):
@@ -187,7 +190,7 @@ class _Renderer:
             self.doc.add("---")
             self.doc.add("**Context compacted**")
             message = p.get("message")
-            if isinstance(message, str) and message.strip():
+            if isinstance(message, str) and _has_text(message):
                 self.doc.add(md.details("Summary", md.text_block(message)))
             history = p.get("replacement_history")
             if isinstance(history, list):
@@ -223,13 +226,15 @@ class _Renderer:
             value = p.get(key)
             if isinstance(value, dict):
                 value = value.get("text")
-            if isinstance(value, str) and value.strip():
+            if isinstance(value, str) and _has_text(value):
                 self.doc.add(md.details("Instructions", md.text_block(value)))
 
     # -- response items -------------------------------------------------------------------
 
     def _item(self, p: dict[str, Any], line: int, ts: float | None) -> None:
         ptype = p.get("type")
+        if not isinstance(ptype, (str, type(None))):
+            ptype = "?"  # not hashable, not a known type: shown as an unknown item
         if ptype is None and isinstance(p.get("role"), str):
             ptype = "message"  # hand-written or very old lines leave the item type out
         if ptype == "message":
@@ -281,7 +286,13 @@ class _Renderer:
 
     def _message(self, p: dict[str, Any], line: int, ts: float | None) -> None:
         role = p.get("role") if isinstance(p.get("role"), str) else "?"
-        text = message_text(p)
+        content = p.get("content")
+        # The joined text is needed for these roles, or when there are no parts to show.
+        text = (
+            message_text(p)
+            if role in ("user", "developer", "system") or not isinstance(content, list)
+            else ""
+        )
         if role == "user" and is_preamble(text):
             label = (
                 "Instructions"
@@ -306,7 +317,6 @@ class _Renderer:
             and phase not in ("output", "final_answer")
         ):
             self.doc.add(md.note(phase))
-        content = p.get("content")
         if isinstance(content, list):
             for part in content:
                 self.doc.extend(_content_item(part))
@@ -364,11 +374,12 @@ class _Renderer:
         if etype in ("user_message", "agent_message"):
             role = "user" if etype == "user_message" else "assistant"
             text = p.get("message") if isinstance(p.get("message"), str) else ""
-            if self.said[(role, text.strip())] > 0:
-                self.said[(role, text.strip())] -= 1
+            said = (role, text.strip())
+            if self.said[said] > 0:
+                self.said[said] -= 1
                 return
             self._heading("User" if role == "user" else "Assistant", ts, line, force=role == "user")
-            if text.strip():
+            if _has_text(text):
                 self.doc.add(md.text_block(text))
             for key in ("images", "local_images"):
                 images = p.get(key)
@@ -377,10 +388,11 @@ class _Renderer:
                         self.doc.add(_image_ref(image))
         elif etype in ("agent_reasoning", "agent_reasoning_raw_content"):
             text = p.get("text") if isinstance(p.get("text"), str) else ""
-            if self.reasoned[text.strip()] > 0:
-                self.reasoned[text.strip()] -= 1
+            reasoned = text.strip()
+            if self.reasoned[reasoned] > 0:
+                self.reasoned[reasoned] -= 1
                 return
-            if text.strip():
+            if reasoned:
                 self._heading("Assistant", ts, line)
                 self.doc.add(md.details("Reasoning", md.text_block(text)))
         elif etype == "exec_command_end":
@@ -500,11 +512,16 @@ class _Renderer:
             )
         for key in ("stdout", "stderr"):
             value = p.get(key)
-            if isinstance(value, str) and value.strip():
+            if isinstance(value, str) and _has_text(value):
                 self.doc.add(md.details(key, md.fence(value)))
 
 
 # ---------------------------------------------------------------------------------------
+
+
+def _has_text(text: str) -> bool:
+    """``bool(text.strip())`` without copying ``text``."""
+    return bool(text) and not text.isspace()
 
 
 def _reasoning_texts(p: dict[str, Any]) -> list[str]:
@@ -516,10 +533,10 @@ def _reasoning_texts(p: dict[str, Any]) -> list[str]:
                 if (
                     isinstance(part, dict)
                     and isinstance(part.get("text"), str)
-                    and part["text"].strip()
+                    and _has_text(part["text"])
                 ):
                     texts.append(part["text"])
-                elif isinstance(part, str) and part.strip():
+                elif isinstance(part, str) and _has_text(part):
                     texts.append(part)
     return texts
 
@@ -532,7 +549,7 @@ def _content_item(part: Any) -> list[str]:
     ptype = part.get("type")
     if ptype in ("input_text", "output_text", "text"):
         text = part.get("text")
-        return [md.text_block(text)] if isinstance(text, str) and text.strip() else []
+        return [md.text_block(text)] if isinstance(text, str) and _has_text(text) else []
     if ptype == "input_image":
         return [_image_ref(part.get("image_url"))]
     if ptype == "refusal":
@@ -620,7 +637,7 @@ def _output(p: dict[str, Any]) -> list[str]:
     text = _output_text(value)
     call_id = p.get("call_id")
     head = "**Tool output**" + (f" for {md.code_span(call_id)}" if isinstance(call_id, str) else "")
-    if not text.strip():
+    if not _has_text(text):
         return [head + " _(empty)_"]
     return [head, _collapse("Output", md.fence(text), size_hint=text)]
 

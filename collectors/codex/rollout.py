@@ -19,6 +19,7 @@ instructions …) is not a prompt: :func:`is_preamble` tells them apart.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,7 @@ _PREAMBLE_PREFIXES = (
     "<skill>",
     "<developer_instructions>",
 )
+_LEADING_SPACE = re.compile(r"\s*")  # what str.lstrip() removes
 _TEXT_ITEMS = frozenset({"input_text", "output_text", "text", "summary_text", "reasoning_text"})
 
 
@@ -107,7 +109,7 @@ def message_text(payload: dict[str, Any]) -> str:
     if isinstance(content, list):
         parts = []
         for item in content:
-            if isinstance(item, dict) and item.get("type") in _TEXT_ITEMS:
+            if isinstance(item, dict) and _is_str_in(item.get("type"), _TEXT_ITEMS):
                 text = item.get("text")
                 if isinstance(text, str):
                     parts.append(text)
@@ -121,9 +123,13 @@ def message_text(payload: dict[str, Any]) -> str:
     return ""
 
 
+def _is_str_in(value: Any, names: frozenset[str]) -> bool:
+    return isinstance(value, str) and value in names
+
+
 def is_preamble(text: str) -> bool:
     """True for user-role text the CLI injects (environment, instructions), not a prompt."""
-    return text.lstrip().startswith(_PREAMBLE_PREFIXES)
+    return text.startswith(_PREAMBLE_PREFIXES, _LEADING_SPACE.match(text).end())
 
 
 @dataclass
@@ -215,7 +221,7 @@ def prompt_title(kind: str, payload: dict[str, Any]) -> str | None:
         text = message_text(payload)
     else:
         return None
-    if text.strip() and not is_preamble(text):
+    if text and not text.isspace() and not is_preamble(text):
         return title_from_text(text) or None
     return None
 
