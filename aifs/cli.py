@@ -16,21 +16,23 @@ Exit codes::
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vault import (BadCredentials, IntegrityError, StorageError, UnsupportedFormat, VaultError,
                    VaultExists, VaultLocked, VaultNotFound)
-from vault.vault import Vault
-
-from collectors.export_source import ExportError
 
 from .config import ConfigError, load_config
-from .credentials import CredentialError, obtain, obtain_new
+from .credentials import Credential, CredentialError, given, obtain, obtain_new
+
+if TYPE_CHECKING:
+    from vault.vault import Vault
 
 log = logging.getLogger("aifs")
 
@@ -43,7 +45,10 @@ class CliError(Exception):
         self.exit_code = exit_code
 
 
-EXIT_CODES: list[tuple[type[BaseException], int]] = [
+# An entry may name its class as "module:Class" when that module is imported only by the
+# commands that raise it (``aifs import``): an error of that class can only exist if the module
+# was imported, so the lookup never imports it (short commands pay for every import).
+EXIT_CODES: list[tuple[type[BaseException] | str, int]] = [
     (ConfigError, 2),
     (VaultNotFound, 3),
     (VaultExists, 4),
@@ -54,7 +59,7 @@ EXIT_CODES: list[tuple[type[BaseException], int]] = [
     (UnsupportedFormat, 7),
     (IntegrityError, 7),
     (VaultError, 7),
-    (ExportError, 13),
+    ("collectors.export_source:ExportError", 13),
     (OSError, 1),
 ]
 
@@ -64,6 +69,11 @@ def _exit_code(exc: BaseException) -> int | None:
     if isinstance(code, int):
         return code
     for cls, c in EXIT_CODES:
+        if isinstance(cls, str):
+            module, _, name = cls.partition(":")
+            cls = getattr(sys.modules.get(module), name, None)
+            if cls is None:
+                continue
         if isinstance(exc, cls):
             return c
     return None
@@ -91,8 +101,50 @@ def _printable(text: str) -> str:
 
 
 def _open_vault(args, config) -> Vault:
-    cred = obtain(args.passphrase_file, args.recovery_key_file)
-    return Vault.open(config.vault, passphrase=cred.passphrase, recovery_key=cred.recovery_key)
+    return _Unlock(args, config, background=False).vault()
+
+
+class _Unlock:
+    """Opening the vault, optionally on a background thread.
+
+    Unlocking is one Argon2id derivation (~0.15 s, two lanes; the cost is the vault's and
+    is kept). It runs in C with the GIL released, so with ``background`` the command goes on
+    with work that needs no vault (loading collectors, listing their sources) meanwhile.
+    The credential is ``cred`` if given, else obtained (prompted for) here, in the
+    foreground, before anything else. :meth:`vault` waits and returns the open
+    :class:`~vault.vault.Vault` or raises what ``Vault.open`` raised (``VaultNotFound``,
+    ``BadCredentials``, …).
+    """
+
+    def __init__(self, args, config, background: bool = True,
+                 cred: Credential | None = None) -> None:
+        from vault.vault import Vault
+        if cred is None:
+            cred = obtain(args.passphrase_file, args.recovery_key_file)
+        self._result: Vault | BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._result = Vault.open(config.vault, passphrase=cred.passphrase,
+                                          recovery_key=cred.recovery_key)
+            except BaseException as e:  # handed to the caller by vault()
+                self._result = e
+
+        self._thread = None
+        if background:
+            import threading
+            self._thread = threading.Thread(target=run, name="aifs-unlock", daemon=True)
+            self._thread.start()
+        else:
+            run()
+
+    def vault(self) -> Vault:
+        """The open vault (waits for the derivation); raises what ``Vault.open`` raised."""
+        if self._thread is not None:
+            self._thread.join()
+        if isinstance(self._result, BaseException):
+            raise self._result
+        return self._result
 
 
 def cmd_init(args, config) -> int:
@@ -101,6 +153,7 @@ def cmd_init(args, config) -> int:
     if (root / "config").exists() or (root.exists() and (not root.is_dir() or any(root.iterdir()))):
         raise VaultExists(f"{root} already exists; refusing to overwrite it")
     passphrase = obtain_new(args.passphrase_file)
+    from vault.vault import Vault
     _vault, recovery = Vault.create(root, passphrase)
     print(f"Created vault {root}")
     print()
@@ -111,48 +164,96 @@ def cmd_init(args, config) -> int:
     return 0
 
 
-def _progress_ui(enabled: bool):
-    if not enabled:
-        return None, None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    ui = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), transient=True)
-    task = ui.add_task("collecting", total=None)
+class _DelayedProgress:
+    """The collect progress bar (transient), shown only once the run has lasted ``delay``
+    seconds: a quick run (nothing changed) shows none and never imports rich (~40 ms).
 
-    def update(name: str, done: int, total: int) -> None:
-        ui.update(task, description=f"collecting {name}", completed=done, total=total)
+    :meth:`update` is the runner's ``progress`` callback; :meth:`close` removes the bar.
+    A timer thread starts the bar with the latest state; a lock orders it with both.
+    """
 
-    return ui, update
+    def __init__(self, delay: float = 0.3) -> None:
+        import threading
+        self._lock = threading.Lock()
+        self._ui = self._task = None
+        self._state: tuple[str, int, int | None] = ("", 0, None)
+        self._closed = False
+        self._timer = threading.Timer(delay, self._start)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _start(self) -> None:
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn)
+        ui = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), transient=True)
+        with self._lock:
+            if self._closed:
+                return
+            name, done, total = self._state
+            self._task = ui.add_task(f"collecting {name}" if name else "collecting",
+                                     completed=done, total=total)
+            ui.start()
+            self._ui = ui
+
+    def update(self, name: str, done: int, total: int) -> None:
+        """Record (and show, once the bar is up) ``done`` of ``total`` items, at ``name``."""
+        with self._lock:
+            self._state = (name, done, total)
+            if self._ui is not None:
+                self._ui.update(self._task, description=f"collecting {name}", completed=done,
+                                total=total)
+
+    def close(self) -> None:
+        """Stop the timer, and the bar if it is up (it leaves no trace on the terminal)."""
+        self._timer.cancel()
+        with self._lock:
+            self._closed = True
+            if self._ui is not None:
+                self._ui.stop()
 
 
 def cmd_collect(args, config) -> int:
-    from .registry import load_collectors
-    from .runner import collect, default_context
+    unlock = _Unlock(args, config)
+    # While the key is derived: load the collectors and list their sources (no vault
+    # needed). Nothing is printed or logged before the vault is open, and the vault's own
+    # error (no vault, wrong passphrase) wins over anything raised here, as if the vault had
+    # been opened first.
+    try:
+        from .registry import load_collectors, log_failures
+        from .runner import collect, default_context, discover_all
 
-    vault = _open_vault(args, config)
-    loaded = load_collectors()
-    chosen = {n: c for n, c in loaded.collectors.items() if config.collector_enabled(n)}
-    if args.only:
-        unknown = set(args.only) - set(loaded.collectors)
-        if unknown:
-            raise CliError(f"unknown collector(s): {', '.join(sorted(unknown))}", 2)
-        chosen = {n: c for n, c in chosen.items() if n in args.only}
-    home = Path(args.home).expanduser().absolute() if args.home else Path.home()
-    env = dict(os.environ)
-    if args.home:  # look only under the given home, not at the real tools' env overrides
-        for var in ("CLAUDE_CONFIG_DIR", "CODEX_HOME"):
-            env.pop(var, None)
+        loaded = load_collectors(quiet=True)
+        chosen = {n: c for n, c in loaded.collectors.items() if config.collector_enabled(n)}
+        unknown = set(args.only or ()) - set(loaded.collectors)
+        if args.only:
+            chosen = {n: c for n, c in chosen.items() if n in args.only}
+        home = Path(args.home).expanduser().absolute() if args.home else Path.home()
+        env = dict(os.environ)
+        if args.home:  # look only under the given home, not at the real tools' env overrides
+            for var in ("CLAUDE_CONFIG_DIR", "CODEX_HOME"):
+                env.pop(var, None)
 
-    def ctx_for(name: str):
-        return default_context(home, env, config.collector_options(name))
+        def ctx_for(name: str):
+            return default_context(home, env, config.collector_options(name))
 
-    ui, update = _progress_ui(sys.stderr.isatty() and not args.json)
+        plan = None if unknown else discover_all(chosen, ctx_for)
+        importlib.import_module("vault.writer")  # Vault.writer() needs it: import it while we wait
+    except BaseException:
+        unlock.vault()
+        raise
+    vault = unlock.vault()
+    log_failures(loaded)
+    if unknown:
+        raise CliError(f"unknown collector(s): {', '.join(sorted(unknown))}", 2)
+
+    ui = _DelayedProgress() if sys.stderr.isatty() and not args.json else None
     with vault.writer() as writer:
-        if ui:
-            with ui:
-                summary = collect(writer, chosen, ctx_for, config.org, update)
-        else:
-            summary = collect(writer, chosen, ctx_for, config.org)
+        try:
+            summary = collect(writer, chosen, ctx_for, config.org, ui and ui.update, plan=plan)
+        finally:
+            if ui is not None:
+                ui.close()
     if args.json:
         print(json.dumps(summary.as_dict(), indent=2))
     else:
@@ -169,7 +270,7 @@ def cmd_collect(args, config) -> int:
 
 
 def cmd_import(args, config) -> int:
-    from collectors.export_source import open_export
+    from collectors.export_source import ExportError, open_export
 
     from .importer import choose_importer, import_export
     from .registry import load_importers
@@ -311,14 +412,27 @@ def _print_repair(r) -> None:
 
 
 def cmd_mount(args, config) -> int:
+    # A credential given without asking (environment, file): the key is derived while the
+    # mount code loads. A prompt waits until the mount point is known to be usable.
+    cred = given(args.passphrase_file, args.recovery_key_file)
+    unlock = _Unlock(args, config, cred=cred) if cred is not None else None
     from .mount import check_mountpoint, mount
-    from .registry import load_collectors
-    from .render import make_renderer
 
-    check_mountpoint(args.mountpoint)  # before the passphrase prompt
-    vault = _open_vault(args, config)
+    check_mountpoint(args.mountpoint)  # its errors come first, as before the passphrase prompt
+    if unlock is None:
+        unlock = _Unlock(args, config)
+    try:  # while the key is derived
+        from .registry import LazyCollectors
+        from .render import make_renderer
+
+        importlib.import_module("vault.reader")  # Vault.reader() needs it
+        # Collectors render conversation.md only: loaded when the first one is read.
+        renderer = make_renderer(LazyCollectors())
+    except BaseException:
+        unlock.vault()
+        raise
+    vault = unlock.vault()
     vault.reader().close()  # fail here, in the foreground, if the index cannot be opened
-    renderer = make_renderer(load_collectors(with_importers=True))
     return mount(vault.reader, renderer, Path(args.mountpoint), foreground=args.foreground,
                  allow_other=args.allow_other, debug=args.debug) or 0
 

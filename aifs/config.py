@@ -15,13 +15,12 @@ Precedence: command-line option > environment (``AIFS_VAULT``) > config file > d
 from __future__ import annotations
 
 import os
-import socket
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import platformdirs
+# tomllib, platformdirs and socket are imported where used: most runs need none of them
+# (no config file, AIFS_CONFIG / AIFS_VAULT set), and every short command pays for imports.
 
 
 class ConfigError(Exception):
@@ -52,12 +51,22 @@ def config_path(env: Mapping[str, str] = os.environ) -> Path:
     """Where the config file is looked for."""
     if env.get("AIFS_CONFIG"):
         return Path(env["AIFS_CONFIG"]).expanduser()
+    import platformdirs
     return Path(platformdirs.user_config_dir("aifs")) / "config.toml"
 
 
 def default_vault_path() -> Path:
     """``platformdirs.user_data_dir("aifs")/vault`` (``~/.local/share/aifs/vault`` on Linux)."""
+    import platformdirs
     return Path(platformdirs.user_data_dir("aifs")) / "vault"
+
+
+def _hostname() -> str:
+    """``socket.gethostname()``; on POSIX the same name from ``uname`` (no socket import)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+    return socket.gethostname()
 
 
 def load_config(vault: str | None = None, org: str | None = None,
@@ -66,6 +75,7 @@ def load_config(vault: str | None = None, org: str | None = None,
     path = config_path(env)
     data: dict[str, Any] = {}
     if path.exists():
+        import tomllib
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
@@ -74,7 +84,7 @@ def load_config(vault: str | None = None, org: str | None = None,
     if not isinstance(collectors, dict) or not all(isinstance(v, dict) for v in collectors.values()):
         raise ConfigError(f"{path}: [collectors.<name>] sections must be tables")
     chosen_vault = vault or env.get("AIFS_VAULT") or data.get("vault")
-    chosen_org = org or env.get("AIFS_ORG") or data.get("org") or socket.gethostname() or "localhost"
+    chosen_org = org or env.get("AIFS_ORG") or data.get("org") or _hostname() or "localhost"
     if not isinstance(chosen_org, str) or not chosen_org.strip():
         raise ConfigError(f"{path}: org must be a non-empty string")
     return Config(vault=Path(chosen_vault).expanduser() if chosen_vault else default_vault_path(),

@@ -7,7 +7,6 @@ Never from the command line (argv is visible to every user via ``ps``). Order:
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 from dataclasses import dataclass
@@ -47,9 +46,24 @@ def obtain(passphrase_file: str | None = None, recovery_key_file: str | None = N
     if env.get("AIFS_PASSPHRASE"):
         return Credential(passphrase=env["AIFS_PASSPHRASE"])
     if sys.stdin.isatty():
+        import getpass  # only for a prompt
         return Credential(passphrase=getpass.getpass(prompt))
     raise CredentialError("no passphrase: set AIFS_PASSPHRASE, use --passphrase-file, "
                           "or run in a terminal to be asked")
+
+
+def given(passphrase_file: str | None = None, recovery_key_file: str | None = None,
+          env: Mapping[str, str] = os.environ) -> Credential | None:
+    """The credential :func:`obtain` would return, if it is given without asking (a file or
+    the environment); ``None`` if only a prompt could give one or it cannot be read (then
+    :func:`obtain`, called when it is time to ask, prompts or raises as usual)."""
+    if not (recovery_key_file or env.get("AIFS_RECOVERY_KEY") or passphrase_file
+            or env.get("AIFS_PASSPHRASE")):
+        return None
+    try:
+        return obtain(passphrase_file, recovery_key_file, env)
+    except CredentialError:
+        return None
 
 
 def obtain_new(passphrase_file: str | None = None, env: Mapping[str, str] = os.environ) -> str:
@@ -59,6 +73,7 @@ def obtain_new(passphrase_file: str | None = None, env: Mapping[str, str] = os.e
     elif env.get("AIFS_PASSPHRASE"):
         value = env["AIFS_PASSPHRASE"]
     elif sys.stdin.isatty():
+        import getpass  # only for a prompt
         value = getpass.getpass("New vault passphrase: ")
         if getpass.getpass("Repeat the passphrase: ") != value:
             raise CredentialError("the two passphrases differ")

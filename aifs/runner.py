@@ -46,17 +46,31 @@ class CollectSummary:
 Progress = Callable[[str, int, int], None]  # (collector name, done, total)
 
 
-def collect(writer, collectors: dict, ctx_for: Callable[[str], CollectContext], org: str,
-            progress: Progress | None = None) -> CollectSummary:
-    """Run every collector in ``collectors`` (name → instance) against ``writer``.
+@dataclass
+class Plan:
+    """What :func:`discover_all` found, before anything is read or stored.
 
-    ``ctx_for(name)`` gives a collector its :class:`CollectContext`; ``org`` fills snapshots
-    that leave it empty. Returns the :class:`CollectSummary`; raises only vault errors that
-    make going on pointless (e.g. the vault disk is full).
+    ``entries``: per collector, in run order, ``(name, instance, context, items)``;
+    ``complete``: names of the collectors whose source exists and was listed without error
+    (only those may mark stored conversations as deleted upstream); ``failures``:
+    ``(collector, path, reason)`` for what could not be listed, reported (and logged) by
+    :func:`collect`; ``seconds``: how long listing took.
     """
-    summary = CollectSummary()
-    start = time.monotonic()
-    plan: list[tuple[str, object, CollectContext, list[SourceItem]]] = []
+
+    entries: list[tuple[str, object, CollectContext, list[SourceItem]]]
+    complete: set[str]
+    failures: list[tuple[str, str, str]]
+    seconds: float
+
+
+def discover_all(collectors: dict, ctx_for: Callable[[str], CollectContext]) -> Plan:
+    """List every collector's items (``locate`` + ``discover``: directory listings and one
+    ``stat`` per file, nothing read). Needs no vault, so the CLI runs it while the vault's
+    key is still being derived. Logs nothing: :func:`collect` reports the failures. Raises
+    only what a collector raises beyond ``OSError`` / ``ItemError`` (a collector bug)."""
+    started = time.monotonic()
+    entries: list[tuple[str, object, CollectContext, list[SourceItem]]] = []
+    failures: list[tuple[str, str, str]] = []
     complete: set[str] = set()  # collectors whose source exists and was listed without error
     for name, collector in collectors.items():
         ctx = ctx_for(name)
@@ -66,20 +80,39 @@ def collect(writer, collectors: dict, ctx_for: Callable[[str], CollectContext], 
             listed = bool(collector.locate(ctx))
             for found in collector.discover(ctx):
                 if isinstance(found, ItemError):
-                    _fail(summary, name, found.path, found.reason)
+                    failures.append((name, found.path, found.reason))
                     listed = False  # an item we could not list must not look deleted
                 else:
                     items.append(found)
         except OSError as e:
-            _fail(summary, name, str(e.filename or name), e.strerror or str(e))
+            failures.append((name, str(e.filename or name), e.strerror or str(e)))
             listed = False
         except ItemError as e:
-            _fail(summary, name, e.path, e.reason)
+            failures.append((name, e.path, e.reason))
             listed = False
         if listed:
             complete.add(name)
-        plan.append((name, collector, ctx, items))
-    total = sum(len(p[3]) for p in plan)
+        entries.append((name, collector, ctx, items))
+    return Plan(entries, complete, failures, time.monotonic() - started)
+
+
+def collect(writer, collectors: dict, ctx_for: Callable[[str], CollectContext], org: str,
+            progress: Progress | None = None, plan: Plan | None = None) -> CollectSummary:
+    """Run every collector in ``collectors`` (name → instance) against ``writer``.
+
+    ``ctx_for(name)`` gives a collector its :class:`CollectContext`; ``org`` fills snapshots
+    that leave it empty; ``plan``, if given, is :func:`discover_all` of the same collectors
+    done beforehand (else it is done here). Returns the :class:`CollectSummary` (its
+    ``seconds``: listing plus reading and storing); raises only vault errors that make going
+    on pointless (e.g. the vault disk is full).
+    """
+    summary = CollectSummary()
+    if plan is None:
+        plan = discover_all(collectors, ctx_for)
+    start = time.monotonic()
+    for name, path, reason in plan.failures:
+        _fail(summary, name, path, reason)
+    total = sum(len(p[3]) for p in plan.entries)
     done = 0
 
     def tick(name: str) -> None:
@@ -88,7 +121,7 @@ def collect(writer, collectors: dict, ctx_for: Callable[[str], CollectContext], 
         if progress:
             progress(name, done, total)
 
-    for name, collector, ctx, items in plan:
+    for name, collector, ctx, items in plan.entries:
         counts = summary.per_collector.setdefault(name, {"seen": 0, "new": 0, "changed": 0,
                                                          "unchanged": 0, "failed": 0})
 
@@ -120,10 +153,10 @@ def collect(writer, collectors: dict, ctx_for: Callable[[str], CollectContext], 
                 summary.bytes_stored += result.bytes_stored
                 count(result.status)
             tick(name)
-        if name in complete:
+        if name in plan.complete:
             summary.deleted_upstream += writer.mark_missing_sources(name, (i.key for i in items))
     writer.commit()
-    summary.seconds = round(time.monotonic() - start, 3)
+    summary.seconds = round(plan.seconds + time.monotonic() - start, 3)
     return summary
 
 

@@ -40,7 +40,6 @@ from ..errors import ItemError, TemporaryItemError
 from ..files import io_error
 from ..locations import option_path, option_paths
 from .history import HEADER, header_time
-from .render import render_history
 from .walk import CHAT_HISTORY, INPUT_HISTORY, SKIP_DIRS, Found, find_histories
 
 __all__ = ["AiderCollector", "repo_id"]
@@ -202,4 +201,6 @@ class AiderCollector:
     @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
         """``conversation.md`` for a stored version (never raises)."""
+        from .render import render_history  # only the mount renders: imported on first use
+
         return render_history(files, meta)

@@ -29,9 +29,10 @@ from .. import markdown as md
 from ..base import CollectContext, SourceItem, find_hint
 from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, files_with_suffix
-from ..jsonfile import load_json_file
 from ..locations import option_path, xdg_data_home
-from .render import render_thread, thread_info
+
+# Reading and rendering modules are imported by the methods that use them: every command
+# loads every collector, and listing sources (``locate``, ``discover``) needs neither.
 
 __all__ = ["AmpCollector"]
 
@@ -70,6 +71,9 @@ class AmpCollector:
 
     def read(self, item: SourceItem, ctx: CollectContext) -> ConversationSnapshot:
         """Read one thread file. Raises :class:`ItemError` / :class:`TemporaryItemError`."""
+        from ..jsonfile import load_json_file
+        from .render import thread_info
+
         found = item.hint if isinstance(item.hint, FoundFile) else find_hint(self, item.key, ctx)
         if found is None:
             raise TemporaryItemError(item.key, "no longer found")
@@ -107,4 +111,6 @@ class AmpCollector:
     @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
         """``conversation.md`` for a stored version."""
+        from .render import render_thread
+
         return render_thread(files, meta)

@@ -34,7 +34,7 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Mapping
 
 from vault import ConversationSnapshot, RawFile, SourceStamp, open_regular
 
@@ -42,14 +42,15 @@ from .. import markdown as md
 from ..base import CollectContext, SourceItem, find_hint
 from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, io_error, list_dir, regular_file, short_hash, walk_files
-from ..jsonl import iter_jsonl_stream
 from ..locations import env_path, option_path
-from ..scan import file_reader, torn_last_line
 from .config import CONFIG_ID, CONFIG_TITLE, DENIED, find_config_files, render_config
 from .history import HISTORY_NAME, HISTORY_TITLE, HistoryScanner, render_history
-from .metadata import SessionMetaScanner
 from .render import render_session
-from .transcript import SessionInfo
+
+# The metadata scanners are imported by the methods that use them: every command loads every
+# collector, and listing sources (``locate``, ``discover``) needs none of them.
+if TYPE_CHECKING:
+    from .transcript import SessionInfo
 
 __all__ = ["ClaudeCodeCollector"]
 
@@ -173,6 +174,9 @@ class ClaudeCodeCollector:
         return self._read_config(hint)
 
     def _read_session(self, hint: _Hint) -> ConversationSnapshot:
+        from ..scan import file_reader, torn_last_line
+        from .metadata import SessionMetaScanner
+
         main = hint.files[0]
         stem = main.name[: -len(".jsonl")]
         path = str(main.path)
@@ -216,6 +220,8 @@ class ClaudeCodeCollector:
         )
 
     def _read_history(self, hint: _Hint) -> ConversationSnapshot:
+        from ..jsonl import iter_jsonl_stream
+
         found = hint.files[0]
         scanner = HistoryScanner()
         try:

@@ -55,7 +55,6 @@ from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, io_error, list_dir, regular_file, short_hash, walk_files
 from ..locations import expand
 from ..vscode_hosts import FORKS, VSCODE, option_paths, user_dirs
-from .render import render_task
 from .task import (
     API_HISTORY,
     CORE_FILES,
@@ -284,6 +283,8 @@ class TaskCollector:
     @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
         """``conversation.md`` for a stored version of a task."""
+        from .render import render_task  # only the mount renders: imported on first use
+
         return render_task(files, meta, self.product)
 
 

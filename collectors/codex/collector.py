@@ -33,7 +33,7 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Iterator, Mapping
 
 import zstandard
 
@@ -45,12 +45,14 @@ from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, files_named, io_error, list_dir, walk_files
 from ..jsonl import JsonLine, iter_jsonl_stream
 from ..locations import env_path, option_path
-from ..scan import ReadInto, Reopen, file_reader
 from .history import HISTORY_NAME, HISTORY_TITLE, HistoryScanner, render_history
-from .render import render_rollout
-from .metadata import RolloutMetaScanner
-from .rollout import RolloutInfo
-from .zst import ZstdReader, decompress
+
+# Parsing and rendering modules are imported by the functions that use them: every command
+# loads every collector, and listing sources (``locate``, ``discover``) needs none of them.
+if TYPE_CHECKING:
+    from ..scan import ReadInto, Reopen
+    from .metadata import RolloutMetaScanner
+    from .rollout import RolloutInfo
 
 __all__ = ["CodexCollector", "rollout_id"]
 
@@ -192,6 +194,8 @@ class CodexCollector:
         return self._read_session(hint)
 
     def _read_session(self, hint: _Hint) -> ConversationSnapshot:
+        from .metadata import RolloutMetaScanner
+
         path = hint.file.path
         compressed = path.name.endswith(ZST)
         # Metadata from a byte scan that parses only the lines that matter (metadata.py).
@@ -257,6 +261,9 @@ class CodexCollector:
         native = meta.get("native_id")
         if native == HISTORY_ID or (native is None and set(files) == {HISTORY_NAME}):
             return render_history(files, meta)
+        from .render import render_rollout
+        from .zst import decompress
+
         plain = {}
         notes = []
         for name, data in files.items():
@@ -282,6 +289,7 @@ def _scan(stream: BinaryIO, size: int, compressed: bool, scanner: RolloutMetaSca
     if not compressed:
         scanner.scan(stream.readinto, size)
         return []
+    from .zst import ZstdReader
     reader = ZstdReader(stream)
     lines = 0
     last = 10  # the last byte decoded ("\n" before the start)
@@ -312,6 +320,9 @@ def _scan(stream: BinaryIO, size: int, compressed: bool, scanner: RolloutMetaSca
 
 def _reopen(path: Path, compressed: bool) -> Reopen:
     """Opens ``path`` again (decoded when ``compressed``), for the scanner's rare re-reads."""
+    from ..scan import file_reader
+    from .zst import ZstdReader
+
     if not compressed:
         return file_reader(path)
 

@@ -34,10 +34,10 @@ from .. import markdown as md
 from ..base import CollectContext, SourceItem, find_hint
 from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, files_with_suffix
-from ..jsonfile import load_json_file, parse_json_bytes
 from ..locations import env_path, option_path
-from ..timestamps import parse_time
-from .render import render_session, session_info
+
+# Reading and rendering modules are imported by the functions that use them: every command
+# loads every collector, and listing sources (``locate``, ``discover``) needs neither.
 
 __all__ = ["ContinueCollector"]
 
@@ -56,6 +56,8 @@ class _Index:
         self._entries: dict[str, tuple[str | None, float | None]] = {}
 
     def get(self, folder: Path, session_id: str) -> tuple[str | None, float | None]:
+        from ..jsonfile import parse_json_bytes
+
         path = folder / INDEX
         try:
             st = os.stat(path)
@@ -78,6 +80,8 @@ class _Index:
 
 def _date_created(value: Any) -> float | None:
     """``dateCreated``: epoch milliseconds as a number or a numeric string, or ISO text."""
+    from ..timestamps import parse_time
+
     if isinstance(value, str):
         try:
             value = float(value)
@@ -118,6 +122,9 @@ class ContinueCollector:
 
     def read(self, item: SourceItem, ctx: CollectContext) -> ConversationSnapshot:
         """Read one session file. Raises :class:`ItemError` / :class:`TemporaryItemError`."""
+        from ..jsonfile import load_json_file
+        from .render import session_info
+
         found = item.hint if isinstance(item.hint, FoundFile) else find_hint(self, item.key, ctx)
         if found is None:
             raise TemporaryItemError(item.key, "no longer found")
@@ -154,4 +161,6 @@ class ContinueCollector:
     @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
         """``conversation.md`` for a stored version."""
+        from .render import render_session
+
         return render_session(files, meta)

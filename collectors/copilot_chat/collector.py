@@ -53,7 +53,6 @@ from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, io_error, list_dir, regular_file, short_hash
 from ..titles import UNTITLED, title_from_text
 from ..vscode_hosts import VSCODE, Host, option_paths, user_dirs
-from .render import render_session
 from .session import FLAT, LOG, Loaded, load_flat, load_log, session_info, sniff_title
 from .workspace import WORKSPACE_JSON, read_workspace
 
@@ -262,6 +261,8 @@ class CopilotChatCollector:
     @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
         """``conversation.md`` for a stored version of a session."""
+        from .render import render_session  # only the mount renders: imported on first use
+
         return render_session(files, meta)
 
 

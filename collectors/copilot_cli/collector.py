@@ -36,10 +36,11 @@ from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, io_error, list_dir, regular_file, walk_files
 from ..glued import glued_warning
 from ..locations import env_path, option_path
-from ..scan import file_reader
 from .events import workspace_fields
-from .metadata import EventMetaScanner
 from .render import EVENTS, render_session
+
+# The metadata scanner is imported by :meth:`CopilotCliCollector.read`: every command loads
+# every collector, and listing sources (``locate``, ``discover``) does not need it.
 
 __all__ = ["CopilotCliCollector"]
 
@@ -142,6 +143,9 @@ class CopilotCliCollector:
         Raises :class:`TemporaryItemError` if the log is gone, :class:`ItemError` if it
         cannot be read.
         """
+        from ..scan import file_reader
+        from .metadata import EventMetaScanner
+
         hint = item.hint if isinstance(item.hint, _Hint) else find_hint(self, item.key, ctx)
         if hint is None:
             raise TemporaryItemError(item.key, "no longer found")

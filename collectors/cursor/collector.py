@@ -56,14 +56,10 @@ from .. import markdown as md
 from ..base import CollectContext, SourceItem, find_hint
 from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, files_named, io_error, list_dir, short_hash
-from ..scan import torn_last_line
 from ..sqlite import db_stamps
 from ..timestamps import parse_epoch
-from .agent_store import read_store
 from .messages import choose_title
 from .paths import agent_dir, user_dir, workspace_folder
-from .render_agent import render_store, render_transcript
-from .render_ide import render_chat, render_composer, render_prompts
 from .transcripts import DENIED, find_transcripts, first_prompt
 from .vscdb import (
     WS_CHAT,
@@ -77,6 +73,9 @@ from .vscdb import (
     read_prompts,
     read_workspace_element,
 )
+
+# The agent-store reader and the renderers are imported by the methods that use them: every
+# command loads every collector, and listing sources (``locate``, ``discover``) needs neither.
 
 __all__ = ["CursorCollector"]
 
@@ -302,6 +301,8 @@ class CursorCollector:
         )
 
     def _read_session(self, hint: _Hint) -> ConversationSnapshot:
+        from .agent_store import read_store
+
         present = [s.mtime_ns for s in db_stamps(hint.path) if s.size >= 0]
         if not present:
             raise TemporaryItemError(os.fspath(hint.path), "vanished before it could be read")
@@ -334,6 +335,8 @@ class CursorCollector:
         )
 
     def _read_transcript(self, hint: _Hint) -> ConversationSnapshot:
+        from ..scan import torn_last_line
+
         main = hint.files[0]
         try:
             st = os.stat(main.path)
@@ -381,6 +384,9 @@ class CursorCollector:
     @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
         """``conversation.md`` for a stored version, chosen by its raw file names."""
+        from .render_agent import render_store, render_transcript
+        from .render_ide import render_chat, render_composer, render_prompts
+
         if COMPOSER_FILE in files:
             return render_composer(files[COMPOSER_FILE], meta)
         if CHAT_FILE in files:

@@ -36,7 +36,7 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Mapping
 
 from vault import ConversationSnapshot, RawFile, SourceStamp, open_regular
 
@@ -44,11 +44,12 @@ from .. import markdown as md
 from ..base import CollectContext, SourceItem, find_hint
 from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, io_error, list_dir, regular_file, short_hash, walk_files
-from ..glued import glued_warning
 from ..locations import env_path, option_path
-from ..scan import file_reader
-from .metadata import MAX_LEGACY_PARSE, ChatInfo, ChatMetaScanner, legacy_info
-from .render import render_session
+
+# Parsing and rendering modules are imported by the functions that use them: every command
+# loads every collector, and listing sources (``locate``, ``discover``) needs neither.
+if TYPE_CHECKING:
+    from .metadata import ChatInfo
 
 __all__ = ["GeminiCliCollector"]
 
@@ -239,6 +240,8 @@ class GeminiCliCollector:
     @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
         """``conversation.md`` for a stored version (never raises)."""
+        from .render import render_session  # only the mount renders: imported on first use
+
         return render_session(files, meta)
 
 
@@ -325,6 +328,10 @@ def _scan_project(folder: Path, project: str) -> list[_Session]:
 
 def _describe(stream: Any, size: int, main: FoundFile, warnings: list[str]) -> ChatInfo:
     """Metadata of the main chat file, read through ``stream``."""
+    from ..glued import glued_warning
+    from ..scan import file_reader
+    from .metadata import MAX_LEGACY_PARSE, ChatInfo, ChatMetaScanner, legacy_info
+
     if main.name.endswith(".jsonl"):
         scanner = ChatMetaScanner(MAX_SCAN_LINE, file_reader(main.path))
         scanner.scan(stream.readinto, size)

@@ -43,18 +43,11 @@ from ..files import FoundFile, io_error, list_dir, regular_file
 from ..jsonl import parse_object
 from ..locations import expand, option_path, xdg_data_home
 from ..rows import RowDump, columns, decode_text, row_object, tables
-from ..scan import torn_last_line
 from ..sqlite import db_stamps, read_snapshot
 from ..titles import title_from_text
-from .messages import (
-    REDACTED,
-    content_text,
-    first_prompt,
-    load_db_session,
-    parse_sqlite_time,
-    redact_extension_data,
-)
-from .render import render_goose
+
+# The message parser and the renderer are imported by the functions that use them: every
+# command loads every collector, and listing sources (``locate``, ``discover``) needs neither.
 
 __all__ = ["GooseCollector"]
 
@@ -149,6 +142,8 @@ class GooseCollector:
         return self._read_file(item.key, hint.file)
 
     def _read_db(self, key: str, hint: _DbHint) -> ConversationSnapshot:
+        from .messages import REDACTED, first_prompt, load_db_session, redact_extension_data
+
         if not hint.db.exists():
             raise TemporaryItemError(os.fspath(hint.db), "database vanished before it could be read")
         head, msgs, redacted = RowDump(), RowDump(), False
@@ -195,6 +190,8 @@ class GooseCollector:
         )
 
     def _read_file(self, key: str, found: FoundFile) -> ConversationSnapshot:
+        from ..scan import torn_last_line
+
         path = found.path
         try:
             info = _scan_jsonl(path)
@@ -226,6 +223,8 @@ class GooseCollector:
     @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
         """``conversation.md`` for a stored version (database rows or a legacy file)."""
+        from .render import render_goose
+
         return render_goose(files, meta)
 
 
@@ -244,12 +243,16 @@ def _fallback(description: str | None, prompt: str) -> tuple[str, str]:
 
 
 def _created(value: dict[str, Any]) -> float | None:
+    from .messages import parse_sqlite_time
+
     return parse_sqlite_time(value.get("created"))
 
 
 def _scan_jsonl(path: Path) -> dict[str, Any]:
     """Metadata of a legacy session file, reading line 1, lines up to the first user prompt
     and the last 256 KiB only. Raises ``OSError``."""
+    from .messages import content_text
+
     out: dict[str, Any] = {"description": None, "working_dir": None, "prompt": "",
                            "created": None, "updated": None, "problems": []}
     with open_regular(path) as stream:

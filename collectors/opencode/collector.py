@@ -51,9 +51,10 @@ from ..files import io_error, list_dir, regular_file
 from ..locations import expand, option_path, xdg_data_home
 from ..sqlite import db_stamps
 from .database import list_sessions, read_session_rows
-from .render import render_session
-from .session import first_prompt, load_session, ms_to_seconds
 from .storage import TreeSession, list_tree
+
+# The session parser and the renderer are imported by the functions that use them: every
+# command loads every collector, and listing sources (``locate``, ``discover``) needs neither.
 
 __all__ = ["OpencodeCollector"]
 
@@ -175,6 +176,8 @@ class OpencodeCollector:
         return self._read_tree(hint)
 
     def _read_db(self, hint: _DbHint) -> ConversationSnapshot:
+        from .session import load_session, ms_to_seconds
+
         if not hint.db.exists():
             raise TemporaryItemError(os.fspath(hint.db), "database vanished before it could be read")
         rows = read_session_rows(hint.db, hint.session_id)
@@ -200,6 +203,8 @@ class OpencodeCollector:
         )
 
     def _read_tree(self, hint: _TreeHint) -> ConversationSnapshot:
+        from .session import load_session, ms_to_seconds
+
         head = hint.session.files[0]
         contents: dict[str, bytes] = {}
         files: list[RawFile] = []
@@ -241,6 +246,8 @@ class OpencodeCollector:
     @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
         """``conversation.md`` for a stored version (either layout)."""
+        from .render import render_session
+
         return render_session(files, meta)
 
 
@@ -252,6 +259,8 @@ def _channel(db: Path) -> str:
 
 
 def _title(stored: str | None, s: Any) -> tuple[str, str]:
+    from .session import first_prompt
+
     if stored:
         return stored, "opencode"
     prompt = first_prompt(s)

@@ -35,11 +35,10 @@ from .. import markdown as md
 from ..base import CollectContext, SourceItem, find_hint
 from ..errors import ItemError, TemporaryItemError
 from ..files import FoundFile, io_error, list_dir, regular_file, short_hash, walk_files
-from ..glued import glued_warning
 from ..locations import env_path, option_path
-from ..scan import file_reader
-from .metadata import SessionMetaScanner
-from .render import render_session
+
+# Parsing and rendering modules are imported by the methods that use them: every command
+# loads every collector, and listing sources (``locate``, ``discover``) needs neither.
 
 __all__ = ["QwenCodeCollector"]
 
@@ -134,6 +133,10 @@ class QwenCodeCollector:
         Raises :class:`TemporaryItemError` if the transcript is gone, :class:`ItemError` if
         it cannot be read.
         """
+        from ..glued import glued_warning
+        from ..scan import file_reader
+        from .metadata import SessionMetaScanner
+
         hint = item.hint if isinstance(item.hint, _Hint) else find_hint(self, item.key, ctx)
         if hint is None:
             raise TemporaryItemError(item.key, "no longer found")
@@ -196,6 +199,8 @@ class QwenCodeCollector:
     @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
         """``conversation.md`` for a stored version (never raises)."""
+        from .render import render_session  # only the mount renders: imported on first use
+
         return render_session(files, meta)
 
 

@@ -47,13 +47,13 @@ from .. import markdown as md
 from ..base import CollectContext, SourceItem
 from ..errors import ItemError, TemporaryItemError
 from ..files import short_hash
-from ..jsonfile import parse_json_bytes
 from ..locations import expand, option_path, xdg_data_home
 from ..rows import columns, decode_text, row_object, tables
 from ..sqlite import db_stamps, read_snapshot
 from ..timestamps import parse_iso
-from .render import render_thread
-from .thread import decompress_limited, first_prompt, json_title
+
+# Parsing and rendering modules are imported by the methods that use them: every command
+# loads every collector, and listing sources (``locate``, ``discover``) needs neither.
 
 __all__ = ["ZedCollector"]
 
@@ -135,6 +135,9 @@ class ZedCollector:
 
     def read(self, item: SourceItem, ctx: CollectContext) -> ConversationSnapshot:
         """Read one thread row. Raises :class:`ItemError` / :class:`TemporaryItemError`."""
+        from ..jsonfile import parse_json_bytes
+        from .thread import decompress_limited, first_prompt, json_title
+
         hint = item.hint
         if not isinstance(hint, _Hint):
             hint = next((f.hint for f in self.discover(ctx)
@@ -214,4 +217,6 @@ class ZedCollector:
     @md.never_raises
     def render_markdown(self, files: Mapping[str, bytes], meta: Mapping[str, Any]) -> str:
         """``conversation.md`` for a stored version."""
+        from .render import render_thread
+
         return render_thread(files, meta)

@@ -95,3 +95,38 @@ def test_missing_root_does_not_flag_everything(new_vault, tmp_path):
     run(vault, home)
     shutil.rmtree(home / ".claude")  # e.g. moved elsewhere, or an unmounted disk
     assert run(vault, home).deleted_upstream == 0
+
+
+def test_listing_ahead_of_the_vault_gives_the_same_run(new_vault, tmp_path, caplog):
+    """The CLI lists sources (discover_all) while the key is derived, then stores: same counts
+    and errors as listing inside collect, and a listing problem is logged only by collect."""
+    from collectors import ItemError
+
+    from aifs.runner import discover_all
+
+    vault, _ = new_vault
+    home, paths = make_home(tmp_path)
+
+    class Partly(ClaudeCodeCollector):
+        def discover(self, ctx):
+            yield from super().discover(ctx)
+            yield ItemError(str(home / "unlistable"), "permission denied")
+
+    collectors = {"claude-code": Partly()}
+    ctx_for = lambda name: default_context(home, {}, {})  # noqa: E731
+    with caplog.at_level("WARNING"):
+        plan = discover_all(collectors, ctx_for)
+        assert caplog.records == [] and plan.complete == set()
+        assert [len(items) for *_, items in plan.entries] == [3]
+        with vault.writer() as w:
+            ahead = collect(w, collectors, ctx_for, "host", plan=plan)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"claude-code: {home / 'unlistable'}: permission denied"]
+    assert (ahead.new, ahead.failed, ahead.seen) == (3, 1, 3)
+    assert ahead.errors == [{"collector": "claude-code", "path": str(home / "unlistable"),
+                             "reason": "permission denied"}]
+    assert ahead.seconds >= plan.seconds > 0
+    paths[0].unlink()  # gone, but the listing was not complete: nothing is flagged
+    inside = run(vault, home, collectors)
+    assert (inside.unchanged, inside.failed, inside.deleted_upstream) == (2, 1, 0)
+    assert inside.errors == ahead.errors
