@@ -170,6 +170,8 @@ class WriteSession:
         self._load_dictionary()
         self._finished_packs = 0
         self._commits = 0
+        self._prefixes: dict[str, bytes] = {}
+        self._source_keys: dict[tuple[str, str], bytes] = {}
         self._last_commit = time.monotonic()
         self._counters: dict[str, int] = {}
         self.bytes_stored = 0
@@ -285,11 +287,20 @@ class WriteSession:
     # -- source state -------------------------------------------------------------------
 
     def _source_prefix(self, collector: str) -> bytes:
-        return self.crypto.mac(b"src-collector\0" + text_bytes(collector))[:8]
+        prefix = self._prefixes.get(collector)
+        if prefix is None:
+            prefix = self._prefixes[collector] = self.crypto.mac(
+                b"src-collector\0" + text_bytes(collector))[:8]
+        return prefix
 
     def _source_key(self, collector: str, key: str) -> bytes:
-        return self._source_prefix(collector) + self.crypto.mac(
-            b"src\0" + text_bytes(collector) + b"\0" + text_bytes(key))[:24]
+        # kept for the session: an item's key is asked for when it is checked, recorded and
+        # when the missing ones are marked (one MAC per item instead of five)
+        skey = self._source_keys.get((collector, key))
+        if skey is None:
+            skey = self._source_keys[(collector, key)] = self._source_prefix(collector) + \
+                self.crypto.mac(b"src\0" + text_bytes(collector) + b"\0" + text_bytes(key))[:24]
+        return skey
 
     def mark_missing_sources(self, collector: str, seen_keys: Iterable[str],
                              when: float | None = None, *, not_after: float | None = None) -> int:
