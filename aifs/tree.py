@@ -62,7 +62,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Iterator, NamedTuple, Protocol
 
 from vault import ConversationInfo, FileEntry, VersionInfo
 
@@ -260,10 +260,10 @@ class Node:
         return self.kind in _VERSION_SPACE or self.kind is NodeKind.LATEST
 
 
-@dataclass(frozen=True, slots=True)
-class Attr:
+class Attr(NamedTuple):
     """What ``stat`` shows. ``mode`` includes the file type bits; ``size`` in bytes;
-    ``mtime_ns`` nanoseconds since the epoch (also used for atime/ctime)."""
+    ``mtime_ns`` nanoseconds since the epoch (also used for atime/ctime). A named tuple, not
+    a frozen dataclass: a big folder's ``readdir`` makes tens of thousands (3x cheaper)."""
 
     ino: int
     kind: NodeKind

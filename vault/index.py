@@ -193,6 +193,8 @@ class Index:
         self.trimmer = trimmer
         self.touched = trimmer.touched
         """``touched(reads=1)``: count index reads (see :class:`MapTrimmer`)."""
+        self.trim = trimmer.trim
+        """``trim()``: release the mapped pages now (see :class:`MapTrimmer`)."""
         self._closed = False
 
     def close(self) -> None:
