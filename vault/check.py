@@ -47,7 +47,7 @@ from .errors import IntegrityError, VaultError
 from .index import DB_NAMES, FORMAT, MAP_SIZE, PACK_REC, U32, U64, unpack_loc
 from .keys import mac
 from .model import text_bytes
-from .pack import MAGIC, TRAILER, PackEntry, member_slice, open_group, pack_path, read_header
+from .pack import MAGIC, TRAILER, LastGroup, PackEntry, member_slice, pack_path, read_header
 
 log = logging.getLogger(__name__)
 
@@ -647,17 +647,15 @@ class _Checker:
         """Open every blob of ``entries``; a group once, however many members it has."""
         id_key = self.vault.keys.chunk_id
         cipher = self.reader.cipher
-        group: tuple[int, bytes | None, str] = (-1, None, "")  # offset, plaintext, error
+        group = LastGroup(cipher)
         with open(path, "rb") as f:
 
-            def read(e: PackEntry, where: str) -> bytes:
+            def read_sealed(e: PackEntry, where: str) -> bytes:
                 sealed = os.pread(f.fileno(), e.length, e.offset)
                 if len(sealed) != e.length:
                     raise IntegrityError("the pack ends inside it", where)
                 self.report.stats["blobs_read"] = self.report.stats.get("blobs_read", 0) + 1
-                if e.member or e.type == GROUP:
-                    return open_group(cipher, pack_id, e.offset, sealed, where=where)
-                return cipher.open(e.type, e.id, sealed, e.raw_len, where)
+                return sealed
 
             for e in sorted(entries, key=lambda e: (e.offset, e.inner)):
                 t = self.trouble.get(no)
@@ -666,17 +664,12 @@ class _Checker:
                 where = f"blob {e.id.hex()[:16]}"
                 try:
                     if e.member or e.type == GROUP:
-                        if group[0] != e.offset:
-                            try:
-                                group = (e.offset, read(e, where), "")
-                            except (VaultError, struct.error) as err:
-                                group = (e.offset, None, str(err))
-                        if group[1] is None:
-                            raise IntegrityError(group[2], where)
+                        plain = group.plaintext(e.offset, pack_id, e.offset,
+                                                lambda e=e, where=where: read_sealed(e, where), where)
                         if e.member:
-                            member_slice(id_key, group[1], e.id, e.inner, e.raw_len, where)
+                            member_slice(id_key, plain, e.id, e.inner, e.raw_len, where)
                         continue
-                    plain = read(e, where)
+                    plain = cipher.open(e.type, e.id, read_sealed(e, where), e.raw_len, where)
                 except (VaultError, struct.error) as err:
                     self._blob_trouble(no, e.id, str(err))
                     continue

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .blob import DATA, GROUP, PACK_HEADER, BlobCipher, group_blob_id
-from .errors import IntegrityError, MissingData, UnsupportedFormat
+from .errors import IntegrityError, MissingData, UnsupportedFormat, VaultError
 from .keys import mac
 
 MAGIC = b"AIFSPK\x00\x01"
@@ -218,3 +218,32 @@ def member_slice(id_key: bytes, group: bytes, chunk_id: bytes, inner: int, lengt
     if len(data) != length or mac(id_key, data) != chunk_id:
         raise IntegrityError("chunk does not match its id inside its group", where)
     return data
+
+
+class LastGroup:
+    """The GROUP blob opened last, for readers that visit a pack's entries in order (check,
+    repair): each group is read and opened once however many members follow, and an error
+    opening it is remembered and given to each of them."""
+
+    def __init__(self, cipher: BlobCipher) -> None:
+        self._cipher = cipher
+        self._place: object = None
+        self._plain: bytes | None = None
+        self._error = ""
+
+    def plaintext(self, place: object, pack_id: bytes, offset: int, read_sealed,
+                  where: str) -> bytes:
+        """The plaintext of the group at ``offset`` of pack ``pack_id``; ``place`` identifies
+        it for the caller (e.g. ``(pack, offset)``), ``read_sealed()`` returns its sealed
+        bytes (or raises :class:`VaultError`). Read and opened only when ``place`` changes.
+        Raises :class:`IntegrityError` if it does not open (the same error for every member)."""
+        if place != self._place:
+            self._place, self._plain = place, None
+            try:
+                self._plain = open_group(self._cipher, pack_id, offset, read_sealed(), where=where)
+            except (VaultError, struct.error) as e:
+                self._error = str(e)
+        if self._plain is None:
+            raise IntegrityError(self._error, where)
+        return self._plain
+

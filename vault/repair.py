@@ -66,7 +66,7 @@ from .index import (CHUNK_LOC, DB_NAMES, FORMAT, MEMBER_LOC, PACK_REC, U32, U64,
 from .keys import mac
 from .lock import WriterLock
 from .model import text_bytes
-from .pack import PackEntry, fsync_dir, member_slice, open_group, read_header
+from .pack import LastGroup, PackEntry, fsync_dir, member_slice, read_header
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +160,6 @@ def _pack_files(root: Path) -> list[tuple[Path, bytes]]:
 def _open_blob(cipher: BlobCipher, id_key: bytes, e: PackEntry, sealed: bytes, where: str) -> bytes:
     """Open one blob and recompute its id (DATA, MANIFEST, DICTIONARY are MACs of their
     plaintext). Raises :class:`IntegrityError` / :class:`VaultError`."""
-    if len(sealed) != e.length:
-        raise IntegrityError("the pack ends inside this blob", where)
     plain = cipher.open(e.type, e.id, sealed, e.raw_len, where)
     if e.type in (DATA, MANIFEST, DICTIONARY) and (mac(id_key, plain) != e.id
                                                     or len(plain) != e.raw_len):
@@ -198,7 +196,14 @@ def scan(vault, verify: bool = True, extra_locations: dict[bytes, list[PackEntry
                 copies[e.id].append((i, e))
 
     fds: dict[int, int] = {}
-    last_group: list = [None, None]  # (pack index, offset), plaintext or the error raised
+    last_group = LastGroup(cipher)  # members are read in pack order: one open per group
+
+    def read_sealed(fd: int, e: PackEntry, where: str) -> bytes:
+        out.blobs_read += 1
+        sealed = os.pread(fd, e.length, e.offset)
+        if len(sealed) != e.length:
+            raise IntegrityError("the pack ends inside this blob", where)
+        return sealed
 
     def read_copy(i: int, e: PackEntry) -> bytes:
         fd = fds.get(i)
@@ -208,22 +213,10 @@ def scan(vault, verify: bool = True, extra_locations: dict[bytes, list[PackEntry
             fd = fds[i] = os.open(out.packs[i].path, os.O_RDONLY)
         where = f"{out.packs[i].name}: blob {e.id.hex()[:16]}"
         if not e.member:
-            out.blobs_read += 1
-            return _open_blob(cipher, id_key, e, os.pread(fd, e.length, e.offset), where)
-        if last_group[0] != (i, e.offset):  # members are read in pack order: one open each
-            out.blobs_read += 1
-            sealed = os.pread(fd, e.length, e.offset)
-            try:
-                if len(sealed) != e.length:
-                    raise IntegrityError("the pack ends inside this blob", where)
-                last_group[1] = open_group(cipher, out.packs[i].pack_id, e.offset, sealed,
-                                           where=where)
-            except VaultError as err:
-                last_group[1] = err
-            last_group[0] = (i, e.offset)
-        if isinstance(last_group[1], VaultError):
-            raise IntegrityError(str(last_group[1]), where)
-        return member_slice(id_key, last_group[1], e.id, e.inner, e.raw_len, where)
+            return _open_blob(cipher, id_key, e, read_sealed(fd, e, where), where)
+        plain = last_group.plaintext((i, e.offset), out.packs[i].pack_id, e.offset,
+                                     lambda: read_sealed(fd, e, where), where)
+        return member_slice(id_key, plain, e.id, e.inner, e.raw_len, where)
 
     def first_intact(bid: bytes, use) -> None:
         why = "not read"

@@ -28,6 +28,7 @@ generation + 1). A crash leaves the last commit intact; packs written after it a
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -698,17 +699,32 @@ class WriteSession:
             self._write_blob(DATA, cid, self.cipher.encrypt(DATA, cid, group.comp, group.body),
                              raw_len)
             return
-        try:
+        with self._writing():
             pack, pack_no = self._current_pack()
             entries = pack.add_group(group.comp, group.body, group.members)
+            for e in entries:
+                if e.id not in self._pending.chunks:
+                    self._pending.chunks[e.id] = (pack_no, e.offset, e.length, e.raw_len, DATA,
+                                                  e.inner)
+            self.bytes_stored += entries[0].length
+            self._finish_pack_if_full()
+
+    def _write_blob(self, btype: int, bid: bytes, sealed: bytes, raw_len: int) -> None:
+        with self._writing():
+            pack, pack_no = self._current_pack()
+            entry = pack.add(btype, bid, sealed, raw_len)
+            self._pending.chunks[bid] = (pack_no, entry.offset, entry.length, raw_len, btype)
+            self.bytes_stored += len(sealed)
+            self._finish_pack_if_full()
+
+    @contextlib.contextmanager
+    def _writing(self):
+        """Around writes to packs: an ``OSError`` stops the session (``StorageError``)."""
+        try:
+            yield
         except OSError as e:
             self._broken = True
             raise StorageError(f"writing a pack failed: {e.strerror or e}") from e
-        for e in entries:
-            if e.id not in self._pending.chunks:
-                self._pending.chunks[e.id] = (pack_no, e.offset, e.length, e.raw_len, DATA, e.inner)
-        self.bytes_stored += entries[0].length
-        self._pack_filled()
 
     def _current_pack(self) -> tuple[PackWriter, int]:
         if self._broken:
@@ -718,25 +734,9 @@ class WriteSession:
             self._pack_no = self._serial("pack")
         return self._pack, self._pack_no
 
-    def _pack_filled(self) -> None:
+    def _finish_pack_if_full(self) -> None:
         if self._pack.size >= TARGET_SIZE:
-            try:
-                self._finish_pack()
-            except OSError as e:
-                self._broken = True
-                raise StorageError(f"writing a pack failed: {e.strerror or e}") from e
-
-    def _write_blob(self, btype: int, bid: bytes, sealed: bytes, raw_len: int) -> None:
-        try:
-            self._current_pack()
-            entry = self._pack.add(btype, bid, sealed, raw_len)
-            self._pending.chunks[bid] = (self._pack_no, entry.offset, entry.length, raw_len, btype)
-            self.bytes_stored += len(sealed)
-            if self._pack.size >= TARGET_SIZE:
-                self._finish_pack()
-        except OSError as e:
-            self._broken = True
-            raise StorageError(f"writing a pack failed: {e.strerror or e}") from e
+            self._finish_pack()
 
     def _finish_pack(self) -> None:
         pack_id, size = self._pack.finish()

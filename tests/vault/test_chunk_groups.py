@@ -10,7 +10,6 @@ repeated chunk inside one file is stored once; packs written before groups exist
 from __future__ import annotations
 
 import random
-import struct
 
 import pytest
 
@@ -18,7 +17,7 @@ from vault.blob import DATA, GROUP, group_blob_id
 from vault.errors import IntegrityError
 from vault.index import MEMBER_LOC, pack_loc, unpack_loc
 from vault.model import ConversationSnapshot, RawFile
-from vault.pack import ENTRY_V1, HEADER_HEAD, PackEntry, decode_header, read_header
+from vault.pack import ENTRY, ENTRY_V1, HEADER_HEAD, PackEntry, decode_header, read_header
 from vault.reader import VaultReader
 
 
@@ -137,7 +136,6 @@ def test_a_header_placing_a_member_outside_its_group_is_refused():
     gid = group_blob_id(bytes(16), 8)
     good = [(GROUP, gid, 8, 100, 500, -1), (DATA, bytes(32), 8, 100, 300, 0),
             (DATA, bytes([1]) * 32, 8, 100, 200, 300)]
-    from vault.pack import ENTRY
     enc = lambda rows: HEADER_HEAD.pack(2, len(rows)) + b"".join(ENTRY.pack(*x) for x in rows)  # noqa: E731
     assert len(decode_header(enc(good), "p")) == 3
     for bad in ([good[1]],                                   # no group before it
@@ -145,4 +143,4 @@ def test_a_header_placing_a_member_outside_its_group_is_refused():
                 [good[0], (DATA, bytes(32), 9, 100, 10, 0)]):    # another place
         with pytest.raises(IntegrityError):
             decode_header(enc(bad), "p")
-    assert struct.calcsize("<B32sIIIi") == 49
+    assert ENTRY.size == 49  # the layout vault/pack.py documents
