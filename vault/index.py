@@ -263,11 +263,13 @@ def read_blob(index: Index, root: Path, cipher, blob_id: bytes, where: str) -> b
     if inner >= 0:
         raise IntegrityError("the index places it inside a chunk group", where)
     try:
-        with open(pack_path(root, PACK_REC.unpack(pack)[0]), "rb") as f:
-            f.seek(offset)
-            sealed = f.read(length)
+        fd = os.open(pack_path(root, PACK_REC.unpack(pack)[0]), os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         raise MissingData("its pack file is missing", where) from None
+    try:
+        sealed = os.pread(fd, length, offset)  # short if the pack is truncated: fails to open
+    finally:
+        os.close(fd)
     return cipher.open(btype, blob_id, sealed, raw_len, where)
 
 

@@ -114,6 +114,7 @@ class _Prepared:
     key: str | None
     stamps: tuple[SourceStamp, ...]
     jobs: list[Future]
+    latest: tuple[int, list[FileEntry]] | None  # (version serial, its files) when one exists
 
 
 @dataclass
@@ -419,8 +420,11 @@ class WriteSession:
             raise ValueError("snapshot org must be set before storing")
         _ident, _serial, record = self._lookup(snap)
         prev_files: dict[str, FileEntry] = {}
+        latest = None
         if record and record["versions"]:
-            prev_files = {f.name: f for f in self._version_files(record["versions"][-1][0])}
+            vserial = record["versions"][-1][0]
+            latest = (vserial, self._version_files(vserial))
+            prev_files = {f.name: f for f in latest[1]}
         sampling = self._samples is not None and self._train is None
         jobs = []
         for f in sorted(snap.files, key=lambda f: f.name):
@@ -437,7 +441,7 @@ class WriteSession:
             else:
                 jobs.append(self._pool.submit(self._file_job, f, prev_files.get(f.name),
                                               self._zdict, sampling))
-        return _Prepared(snap, collector, key, stamps, jobs)
+        return _Prepared(snap, collector, key, stamps, jobs, latest)
 
     def _absorb(self, new: list) -> None:
         """Write a window's new groups now (see :meth:`_prepare`)."""
@@ -466,7 +470,10 @@ class WriteSession:
         ident, serial, record = self._lookup(snap)  # again: an earlier item may have added it
         latest = []
         if record and record["versions"]:
-            latest = sorted(self._version_files(record["versions"][-1][0]), key=lambda f: f.name)
+            vserial = record["versions"][-1][0]
+            files = (p.latest[1] if p.latest is not None and p.latest[0] == vserial
+                     else self._version_files(vserial))  # read once, unless an earlier item
+            latest = sorted(files, key=lambda f: f.name)  # stored a newer version since
         same = bool(latest) and ([(e.name, e.sha256) for e in entries]
                                  == [(f.name, f.sha256) for f in latest])
         if same:

@@ -122,6 +122,37 @@ def test_rewritten_file_is_rechunked_not_resumed(new_vault, tmp_path):
         assert rd.read_file(rd.version(conv.version_serials[-1]).files[0]) == src.read_bytes()
 
 
+def test_grown_item_reads_its_previous_manifest_once(new_vault, tmp_path, monkeypatch):
+    vault, _ = new_vault
+    src = tmp_path / "m.jsonl"
+    src.write_bytes(text_bytes(300_000, seed=4))
+    with vault.writer() as w:
+        w.store(snap("m", [RawFile("m.jsonl", path=src)]))
+    with open(src, "ab") as f:
+        f.write(text_bytes(5_000, seed=5))
+    with vault.writer() as w:
+        reads = []
+        real = w._version_files
+        monkeypatch.setattr(w, "_version_files", lambda s: (reads.append(s), real(s))[1])
+        assert w.store(snap("m", [RawFile("m.jsonl", path=src)])).status == "changed"
+    assert len(reads) == 1  # for the append shortcut and the "nothing changed" check alike
+
+
+def test_same_conversation_twice_in_one_batch_compares_with_the_newer_version(new_vault):
+    # The second item is prepared before the first is finished: its "nothing changed" check
+    # must see the version the first one added, not the one that was latest when it started.
+    vault, _ = new_vault
+    with vault.writer() as w:
+        w.store(snap("b", [RawFile("b.jsonl", data=b"old\n")]))
+    items = [(i, snap("b", [RawFile("b.jsonl", data=b"old\nnew\n")]), None, None, ())
+             for i in range(2)]
+    with vault.writer() as w:
+        results = [r.status for _tag, r in w.store_many(items)]
+    assert results == ["changed", "unchanged"]
+    with vault.reader() as rd:
+        assert len(rd.conversations()[0].version_serials) == 2
+
+
 def test_second_writer_is_refused(new_vault):
     vault, _ = new_vault
     with vault.writer():
