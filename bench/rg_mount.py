@@ -43,6 +43,8 @@ import sys
 import time
 from pathlib import Path
 
+from mount_server import rss_mb, server_pid  # bench/ is on sys.path when run as a script
+
 REPO = Path(__file__).resolve().parents[1]
 GEN = REPO.parent / "shared" / "bench" / "gen_corpus.py"
 PASS = "bench passphrase"
@@ -134,19 +136,6 @@ def rg(cmd: str, cwd: Path | None = None) -> tuple[float, int]:
     return seconds, len(res.stdout.splitlines())
 
 
-def server_pid(mnt: Path) -> int | None:
-    want = os.fsencode(mnt)
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                argv = Path(f"/proc/{d}/cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"mount" in argv and want in argv and b"aifs" in argv:
-                return int(d)
-    return None
-
-
 def aifs_mount(work: Path) -> Path:
     mnt = work / "aifs-mnt"
     mnt.mkdir(exist_ok=True)
@@ -186,12 +175,10 @@ def aifs_run(work: Path, pattern: str, profile: bool) -> dict:
             spy.send_signal(2)
             spy.wait()
         second, hits2 = rg(cmd)
-        pid = server_pid(mnt)
-        rss = None
-        if pid is not None:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    rss = int(line.split()[1]) / 1024
+        try:
+            rss = rss_mb(server_pid(mnt))[1]
+        except RuntimeError:  # the server is gone: the row says so instead of failing
+            rss = None
         return {"first_s": first, "second_s": second, "hits": hits1, "hits_second": hits2,
                 "server_peak_rss_mb": rss}
     finally:

@@ -56,6 +56,8 @@ import threading
 import time
 from pathlib import Path
 
+from mount_server import rss_mb, server_pid  # bench/ is on sys.path when run as a script
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 CODE = REPO  # where the measured ``python -m aifs`` runs from (--code: another checkout)
@@ -165,31 +167,6 @@ def aifs_env(vault: Path, work: Path) -> dict:
         env.pop(var, None)
     env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")  # start-up as after a normal install
     return env
-
-
-def server_pid(mnt: Path) -> int:
-    """The pid of the background mount server serving ``mnt`` (found by its command line)."""
-    want = os.fsencode(mnt)
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            argv = Path(f"/proc/{d}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"mount" in argv and want in argv and b"aifs" in argv:
-            return int(d)
-    raise RuntimeError(f"no mount server found for {mnt}")
-
-
-def rss_mb(pid: int) -> tuple[float, float]:
-    """``(VmRSS, VmHWM)`` of ``pid`` in MiB."""
-    vals = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, rest = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            vals[key] = int(rest.split()[0]) / 1024
-    return vals["VmRSS"], vals["VmHWM"]
 
 
 def cpu_s(pid: int) -> float:
